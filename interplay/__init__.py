@@ -1,0 +1,3 @@
+"""Interplay: conversational-recommendation dialogue datasets from two independently fine-tuned simulators."""
+
+__version__ = "0.1.0"

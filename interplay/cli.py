@@ -1,0 +1,74 @@
+"""The ``interplay`` command: one subcommand per pipeline stage, each what a ``dvc.yaml`` stage runs.
+
+Stages are looked up in :data:`STAGES` and imported lazily, so ``interplay fetch`` does not pay
+for importing torch. Errors a user can act on (bad parameters, a bad input record, a failed
+download) end with a one-paragraph message and exit code 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from interplay.env import apply_offline_defaults
+from interplay.errors import BadRecordError, FetchError
+from interplay.params import ParamsError, load_params
+
+#: Stage name (as in dvc.yaml) -> the thin entry-point module under ``tasks/``.
+STAGES: dict[str, str] = {
+    "fetch": "tasks.fetch",
+    "preprocess": "tasks.preprocess",
+    "base_model": "tasks.base_model",
+    "finetune_user": "tasks.finetune_user",
+    "finetune_recommender": "tasks.finetune_recommender",
+}
+
+_USER_ERRORS = (ParamsError, BadRecordError, FetchError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interplay", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in STAGES:
+        sub.add_parser(name, help=f"run the {name} stage")
+    sample = sub.add_parser("sample", help="print a few generated turns of a fine-tuned role")
+    sample.add_argument("--role", choices=["user", "recommender"], required=True)
+    sample.add_argument("-n", "--num-profiles", type=int, default=3, help="held-out profiles to show")
+    sub.add_parser("release", help="run the whole release flow (Prefect), as `make run` does")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    apply_offline_defaults()
+    root = Path.cwd()
+    try:
+        if args.command == "release":
+            from flows.release import release
+
+            release(params_file=args.params)
+            return 0
+        params = load_params(root / args.params)
+        if args.command == "sample":
+            importlib.import_module("tasks.sample").run(
+                params, root, role=args.role, num_profiles=args.num_profiles
+            )
+        else:
+            importlib.import_module(STAGES[args.command]).run(params, root)
+    except _USER_ERRORS as exc:
+        print(f"interplay {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The offline environment every entry point runs in (SPEC, "Offline operation").
+
+Set with ``setdefault`` so that a user who configured a Hub endpoint or wants downloads can
+override any of them from the shell.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OFFLINE_DEFAULTS: dict[str, str] = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_XET": "1",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def apply_offline_defaults(workspace: Path | None = None) -> None:
+    """Fill in the offline variables, and keep Prefect's state inside the workspace."""
+    for key, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("PREFECT_HOME", str((workspace or Path.cwd()) / ".prefect"))
