@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import pytest
+# Tests use tiny models: one thread each is fastest, and keeps a shared 2-core machine usable.
+# Set before torch is imported (here or in subprocesses, which inherit it).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 
 from interplay.env import apply_offline_defaults
 

@@ -1,0 +1,133 @@
+"""One simulated conversation: its state, what each role sees, and how it ends.
+
+Everything here is pure: the engine generates text, this module decides what a turn means.
+The recommender's view is built from its instructions and the conversation alone — the profile
+is not even passed to :func:`recommender_view` — which is what makes the dialogues reference-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
+from interplay.simulation.linking import link_titles
+from interplay.textmatch import TitleIndex, names_any_title, normalize_text
+
+Role = Literal["user", "recommender"]
+ChatMessage = dict[str, str]
+
+#: Why a conversation stopped -> its outcome class (SPEC: accepted | gave_up | max_turns | error).
+TERMINATIONS = ("end_marker", "max_turns", "empty_turn", "repeated_turn", "leak_guard")
+
+
+@dataclass
+class Conversation:
+    """A conversation between the two simulators, seeded by one profile."""
+
+    profile: dict[str, Any]
+    opening_role: Role
+    messages: list[ChatMessage] = field(default_factory=list)
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+    recommended_item_ids: list[str] = field(default_factory=list)
+    termination_reason: str | None = None
+    ended_with_marker_item: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.termination_reason is not None
+
+    @property
+    def next_role(self) -> Role:
+        if not self.messages:
+            return self.opening_role
+        return "recommender" if self.messages[-1]["role"] == "user" else "user"
+
+
+def _chat_view(messages: list[ChatMessage], speaker: Role, system: str) -> list[ChatMessage]:
+    """The conversation from one speaker's side: its own turns are ``assistant``."""
+    view = [{"role": "system", "content": system}]
+    for message in messages:
+        view.append(
+            {"role": "assistant" if message["role"] == speaker else "user", "content": message["content"]}
+        )
+    return view
+
+
+def user_view(conversation: Conversation, end_marker: str) -> list[ChatMessage]:
+    profile = conversation.profile
+    system = user_system_prompt(
+        profile["preference_summary"], profile["target_attributes_text"], end_marker
+    )
+    return _chat_view(conversation.messages, "user", system)
+
+
+def recommender_view(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Instructions and the conversation: nothing of the profile can reach the recommender."""
+    return _chat_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT)
+
+
+def leaks_target(text: str, conversation: Conversation, threshold: float) -> bool:
+    """Whether a user turn names a target the recommender has not mentioned yet (SPEC leakage)."""
+    profile = conversation.profile
+    pending = [
+        title
+        for item_id, title in zip(profile["target_item_ids"], profile["target_titles"])
+        if item_id not in conversation.recommended_item_ids
+    ]
+    return bool(names_any_title(text, pending, threshold))
+
+
+def add_turn(
+    conversation: Conversation,
+    text: str,
+    *,
+    end_marker: str,
+    max_turns: int,
+    index: TitleIndex,
+    link_cutoff: float,
+) -> None:
+    """Append a generated turn and decide whether the conversation has ended, and why."""
+    role = conversation.next_role
+    ended = role == "user" and end_marker in text
+    content = " ".join(text.replace(end_marker, " ").split()) if ended else " ".join(text.split())
+    if not content and not ended:
+        conversation.termination_reason = "empty_turn"
+        return
+    normalized = normalize_text(content)
+    if content and any(normalize_text(m["content"]) == normalized for m in conversation.messages[-3:]):
+        conversation.termination_reason = "repeated_turn"  # loops and echoes end the conversation
+        return
+    if content:
+        turn = len(conversation.messages)
+        conversation.messages.append({"role": role, "content": content})
+        for item_id in link_titles(content, index, link_cutoff):
+            conversation.mentions.append({"item_id": item_id, "turn": turn, "role": role})
+            if role == "recommender" and item_id not in conversation.recommended_item_ids:
+                conversation.recommended_item_ids.append(item_id)
+            if role == "user" and ended and item_id in conversation.recommended_item_ids:
+                conversation.ended_with_marker_item = item_id
+    if ended:
+        conversation.termination_reason = "end_marker"
+    elif len(conversation.messages) >= max_turns:
+        conversation.termination_reason = "max_turns"
+
+
+def outcome(conversation: Conversation) -> tuple[str, str | None]:
+    """``(outcome, accepted_item_id)``; accepted needs the marker after a linked recommendation.
+
+    The accepted item is the recommended title the user named when ending, else the most recent
+    recommendation before the end.
+    """
+    reason = conversation.termination_reason
+    if reason == "end_marker":
+        if conversation.recommended_item_ids:
+            accepted = conversation.ended_with_marker_item
+            if accepted is None:
+                recommended = [m for m in conversation.mentions if m["role"] == "recommender"]
+                accepted = recommended[-1]["item_id"]
+            return "accepted", accepted
+        return "gave_up", None
+    if reason == "max_turns":
+        return "max_turns", None
+    return "error", None

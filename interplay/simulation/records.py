@@ -1,0 +1,88 @@
+"""Simulated dialogue rows: the SPEC schema, one fixed Arrow schema for every source.
+
+A fixed schema (rather than one inferred per shard) keeps a shard whose dialogues happen to have
+no accepted item from typing that column as null, and so keeps combined files byte-identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from interplay.preprocess.artifacts import ATTRIBUTES, MENTION, MESSAGE
+from interplay.simulation.conversation import Conversation, outcome
+
+DIALOGUE_SCHEMA = pa.schema(
+    [
+        ("dialogue_id", pa.string()),
+        ("source", pa.string()),
+        ("split", pa.string()),
+        ("messages", pa.list_(MESSAGE)),
+        ("item_mentions", pa.list_(MENTION)),
+        ("profile_id", pa.string()),
+        ("preference_summary", pa.string()),
+        ("target_attributes", ATTRIBUTES),
+        ("target_attributes_text", pa.string()),
+        ("target_item_ids", pa.list_(pa.string())),
+        ("target_titles", pa.list_(pa.string())),
+        ("recommended_item_ids", pa.list_(pa.string())),
+        ("accepted_item_id", pa.string()),
+        ("outcome", pa.string()),
+        ("termination_reason", pa.string()),
+        ("num_turns", pa.int32()),
+        ("seed", pa.int64()),
+        ("user_model", pa.string()),
+        ("recommender_model", pa.string()),
+        ("params_hash", pa.string()),
+    ]
+)
+
+
+def dialogue_row(
+    conversation: Conversation,
+    *,
+    source: str,
+    titles: dict[str, str],
+    seed: int,
+    models: dict[str, str],
+    params_hash: str,
+) -> dict[str, Any]:
+    """One finished conversation as a row of :data:`DIALOGUE_SCHEMA`."""
+    profile = conversation.profile
+    result, accepted = outcome(conversation)
+    attributes = profile["target_attributes"]
+    return {
+        "dialogue_id": f"{source}-{profile['profile_id']}",
+        "source": source,
+        "split": profile["split"],
+        "messages": [dict(m) for m in conversation.messages],
+        "item_mentions": [
+            {"item_id": m["item_id"], "title": titles.get(m["item_id"], ""), "turn": m["turn"], "role": m["role"]}
+            for m in conversation.mentions
+        ],
+        "profile_id": profile["profile_id"],
+        "preference_summary": profile["preference_summary"],
+        "target_attributes": {
+            "genres": list(attributes.get("genres") or []),
+            "decade": attributes.get("decade"),
+            "directors": list(attributes.get("directors") or []),
+            "actors": list(attributes.get("actors") or []),
+        },
+        "target_attributes_text": profile["target_attributes_text"],
+        "target_item_ids": list(profile["target_item_ids"]),
+        "target_titles": list(profile["target_titles"]),
+        "recommended_item_ids": list(conversation.recommended_item_ids),
+        "accepted_item_id": accepted,
+        "outcome": result,
+        "termination_reason": conversation.termination_reason or "error",
+        "num_turns": len(conversation.messages),
+        "seed": seed,
+        "user_model": models["user"],
+        "recommender_model": models["recommender"],
+        "params_hash": params_hash,
+    }
+
+
+def to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=DIALOGUE_SCHEMA)

@@ -1,0 +1,82 @@
+"""Loading the players of a simulation: one base model with two adapters, or two models.
+
+When both roles share a base, one model holds both adapters and each batch names its adapter, so
+memory holds the base weights once. Every loaded model is described by a short identity (base
+weight hash + adapter hash) that each dialogue row carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from interplay.models.base import PROVENANCE_FILE
+from interplay.params import Params
+from interplay.simulation.conversation import Role
+from interplay.simulation.engine import RolePlayer, TurnGenerator
+from interplay.training.finetune import load_base
+from interplay.training.roles import role_base_dir
+
+ROLES: tuple[Role, ...] = ("user", "recommender")
+ADAPTER_FILE = "adapter_model.safetensors"
+
+Variant = Literal["interplay", "zero_shot"]
+
+
+@dataclass(frozen=True)
+class Players:
+    players: dict[Role, RolePlayer]
+    identities: dict[Role, str]
+
+
+def _file_sha(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def base_identity(base_dir: Path) -> str:
+    provenance = json.loads((base_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    digest = hashlib.sha256(json.dumps(provenance["weights_sha256"], sort_keys=True).encode())
+    return f"base:{digest.hexdigest()[:12]}"
+
+
+def adapter_identity(adapter_dir: Path) -> str:
+    return f"lora:{_file_sha(adapter_dir / ADAPTER_FILE)[:12]}"
+
+
+def load_players(params: Params, root: Path, variant: Variant) -> Players:
+    """The two roles as configured: fine-tuned adapters (``interplay``) or the bare base."""
+    from peft import PeftModel
+
+    settings = params.simulation
+    base_dirs = {role: role_base_dir(params, root, role) for role in ROLES}
+    generators: dict[Path, TurnGenerator] = {}
+    players: dict[Role, RolePlayer] = {}
+    identities: dict[Role, str] = {}
+    for role in ROLES:
+        base_dir = base_dirs[role]
+        sampling = settings.user if role == "user" else settings.recommender
+        identity = base_identity(base_dir)
+        if base_dir not in generators:
+            model, tokenizer = load_base(base_dir)
+            generators[base_dir] = TurnGenerator(model.eval(), tokenizer, settings.max_context_tokens)
+        generator = generators[base_dir]
+        adapter: str | None = None
+        if variant == "interplay":
+            adapter_dir = root / "models" / role
+            if isinstance(generator.model, PeftModel):
+                generator.model.load_adapter(str(adapter_dir), adapter_name=role)
+            else:
+                generator.model = PeftModel.from_pretrained(generator.model, str(adapter_dir), adapter_name=role)
+            generator.model.eval()
+            adapter = role
+            identity += "+" + adapter_identity(adapter_dir)
+        players[role] = RolePlayer(generator=generator, adapter=adapter, sampling=sampling)
+        identities[role] = identity
+    return Players(players, identities)
