@@ -104,6 +104,14 @@ def release(params_file: str = "params.yaml", root: str | None = None) -> list[t
     summary: list[tuple[str, str, float]] = []
     _run(plan, "fetch", summary)
     _run(plan, "preprocess", summary)
+    _run(plan, "base_model", summary)
+    _run(plan, "finetune_user", summary)
+    _run(plan, "finetune_recommender", summary)
+    _run(plan, "simulate", summary)
+    _run(plan, "baselines", summary)
+    _run(plan, "validate", summary)
+    _run(plan, "evaluate", summary)
+    _run(plan, "publish", summary)
     width = max(len(name) for name, _, _ in summary)
     for name, state, seconds in summary:
         print(f"{name:<{width}}  {state:<10} {seconds:7.1f} s")

@@ -16,6 +16,8 @@ from pathlib import Path
 from interplay.env import apply_offline_defaults
 from interplay.errors import BadRecordError, FetchError
 from interplay.params import ParamsError, load_params
+from interplay.publish.errors import PublishError
+from interplay.validation import ValidationFailed
 
 #: Stage name (as in dvc.yaml) -> the thin entry-point module under ``tasks/``.
 STAGES: dict[str, str] = {
@@ -24,9 +26,14 @@ STAGES: dict[str, str] = {
     "base_model": "tasks.base_model",
     "finetune_user": "tasks.finetune_user",
     "finetune_recommender": "tasks.finetune_recommender",
+    "simulate": "tasks.simulate",
+    "baselines": "tasks.baselines",
+    "validate": "tasks.validate",
+    "evaluate": "tasks.evaluate",
+    "publish": "tasks.publish",
 }
 
-_USER_ERRORS = (ParamsError, BadRecordError, FetchError)
+_USER_ERRORS = (ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed)
 
 
 def _parser() -> argparse.ArgumentParser:

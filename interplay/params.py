@@ -138,7 +138,8 @@ class FinetuneSettings(_Section):
     eval_batch_size: int = Field(8, gt=0)
     #: A checkpoint every this many steps, so that a killed run resumes instead of restarting.
     save_steps: int = Field(7, gt=0)
-    #: "auto": bf16 on a GPU that supports it, float32 on the CPU.
+    #: "auto": bf16 on a GPU that supports it, float32 on the CPU ("bfloat16" forces bf16
+    #: autocast, also on CPUs: about 2x faster where the CPU has AVX512-BF16).
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
 
@@ -157,12 +158,136 @@ class FinetuneParams(FinetuneSettings):
         return FinetuneSettings.model_validate({**shared, **overrides})
 
 
+class ValidationParams(_Section):
+    """The quality gate over generated dialogues (stage ``validate``, Great Expectations).
+
+    Turn-length bounds are critical (a failure stops the release); the three dataset-level
+    thresholds are warnings, reported in ``reports/validation.json`` and the Data Docs only.
+    """
+
+    #: Bounds on a turn's length in whitespace-separated words (critical).
+    min_turn_words: int = Field(1, ge=1)
+    max_turn_words: int = Field(150, ge=1)
+    #: Warning thresholds: share of ``accepted`` dialogues at least, share of turns repeating an
+    #: earlier turn of the same dialogue at most, distinct-2 of each role at least.
+    min_success_rate: float = Field(0.2, ge=0, le=1)
+    max_duplicate_turn_ratio: float = Field(0.2, ge=0, le=1)
+    min_distinct_2: float = Field(0.3, ge=0, le=1)
+    #: Also run the suites on the baselines, report-only (their failures never stop the release).
+    validate_baselines: bool = True
+    #: Offending rows shown per failed expectation (error message and summary).
+    max_examples: int = Field(5, ge=1)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> ValidationParams:
+        if self.min_turn_words > self.max_turn_words:
+            raise ValueError("min_turn_words must not exceed max_turn_words")
+        return self
+
+
+class EvaluationParams(_Section):
+    """Metrics of the generated and real dialogues (stage ``evaluate``; definitions in SPEC)."""
+
+    #: recall@k is reported for each of these k.
+    recall_k: list[int] = [1, 5, 10]
+    #: Cross-validation folds of the realism classifier (fewer when a class has fewer rows).
+    realism_folds: int = Field(5, ge=2)
+    #: Dialogues per class given to the realism classifier at most (deterministic subsample).
+    realism_max_per_class: int | None = Field(2000, gt=0)
+
+    @field_validator("recall_k")
+    @classmethod
+    def _positive_unique_k(cls, value: list[int]) -> list[int]:
+        if not value or any(k < 1 for k in value) or len(set(value)) != len(value):
+            raise ValueError("recall_k must be distinct positive integers")
+        return sorted(value)
+
+
+class PublishParams(_Section):
+    """Stage 8: the Hub dataset folder ``release/`` and, with ``target: hub``, where it is pushed.
+
+    The Hub endpoint comes from ``HF_ENDPOINT`` and the token from ``HF_TOKEN`` or the user's
+    login, never from here. A version is immutable: publishing it again with the same content makes
+    no commit, with another content is refused (bump ``version``).
+    """
+
+    #: local: build release/ only; hub: also push it (one commit) and tag ``version``.
+    target: Literal["local", "hub"] = "local"
+    #: Hub dataset repository "namespace/name"; required for ``target: hub``.
+    repo_id: str | None = Field(None, pattern=r"^[\w.\-]+/[\w.\-]+$")
+    #: The release version: the tag made on the Hub repo, e.g. v0.1.0.
+    version: str = Field("v0.1.0", pattern=r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.\-]+)?$")
+    #: Visibility of a repo that publish creates (an existing repo is left as it is).
+    private: bool = False
+    #: Licence of the data, inherited from the corpus (ReDial: CC BY 4.0).
+    license: str = "cc-by-4.0"
+    pretty_name: str = "Interplay: simulated conversational-recommendation dialogues"
+    language: list[str] = ["en"]
+    tags: list[str] = ["conversational-recommendation", "dialogue", "synthetic", "movies", "redial"]
+    #: Profile splits published as dataset splits, in this order; null: every split in the data.
+    splits: list[Literal["train", "validation", "test"]] | None = None
+    #: Rows per parquet file; a larger split is written as several shards.
+    max_rows_per_shard: int = Field(100_000, gt=0)
+    #: Attempts of the whole (idempotent) push on transient HTTP errors, and the first wait
+    #: between them (doubling each time, at most 60 s).
+    retries: int = Field(4, ge=1)
+    backoff_s: float = Field(2.0, ge=0)
+
+    @model_validator(mode="after")
+    def _hub_needs_repo(self) -> PublishParams:
+        if self.target == "hub" and not self.repo_id:
+            raise ValueError("publish.repo_id is required when publish.target is 'hub'")
+        return self
+
+
+class SamplingParams(_Section):
+    """How one role samples its turns in simulation."""
+
+    temperature: float = Field(0.8, ge=0)  # 0: greedy
+    top_p: float = Field(0.9, gt=0, le=1)
+    top_k: int = Field(50, ge=0)
+    repetition_penalty: float = Field(1.2, ge=1)
+    no_repeat_ngram_size: int = Field(4, ge=0)
+    max_new_tokens: int = Field(60, gt=0)
+
+
+class BaselineParams(_Section):
+    #: Held-out profiles each baseline simulates (smaller than Interplay's count).
+    num_profiles: int = Field(16, ge=0)
+
+
+class SimulationParams(_Section):
+    """Paired live simulation of the two fine-tuned roles (and the baselines)."""
+
+    #: Seed-profile splits simulated, and how many profiles of them (null: all).
+    profile_splits: list[Literal["train", "validation", "test"]] = ["test"]
+    num_profiles: int | None = Field(64, gt=0)
+    #: A conversation ends at this many turns (messages) if the user has not ended it.
+    max_turns: int = Field(12, ge=2)
+    #: Prompt tokens kept (system prompt + latest turns) when a conversation grows longer.
+    max_context_tokens: int = Field(768, ge=64)
+    #: Share of conversations the user opens; null: the corpus's own share.
+    user_opens_share: float | None = Field(None, ge=0, le=1)
+    batch_size: int = Field(32, gt=0)
+    shard_size: int = Field(32, gt=0)
+    user: SamplingParams = SamplingParams()
+    recommender: SamplingParams = SamplingParams()
+    task_runner: Literal["local", "dask"] = "local"
+    dask_address: str | None = None
+    zero_shot: BaselineParams = BaselineParams()
+    reference_dependent: BaselineParams = BaselineParams()
+
+
 class Params(_Section):
     seed: int = 13
     corpus: CorpusParams = CorpusParams()
     preprocess: PreprocessParams = PreprocessParams()
     model: ModelParams = ModelParams()
     finetune: FinetuneParams = FinetuneParams()
+    simulation: SimulationParams = SimulationParams()
+    publish: PublishParams = PublishParams()
+    validation: ValidationParams = ValidationParams()
+    evaluation: EvaluationParams = EvaluationParams()
 
     @model_validator(mode="after")
     def _source_is_complete(self) -> Params:

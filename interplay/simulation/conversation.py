@@ -18,7 +18,8 @@ Role = Literal["user", "recommender"]
 ChatMessage = dict[str, str]
 
 #: Why a conversation stopped -> its outcome class (SPEC: accepted | gave_up | max_turns | error).
-TERMINATIONS = ("end_marker", "max_turns", "empty_turn", "repeated_turn", "leak_guard")
+#: ``script_end``: a reference-dependent script ended (it was written to end in acceptance).
+TERMINATIONS = ("end_marker", "max_turns", "empty_turn", "repeated_turn", "leak_guard", "script_end")
 
 
 @dataclass
@@ -78,6 +79,28 @@ def leaks_target(text: str, conversation: Conversation, threshold: float) -> boo
     return bool(names_any_title(text, pending, threshold))
 
 
+def _clean(text: str, end_marker: str, role: Role) -> tuple[str, bool]:
+    ended = role == "user" and end_marker in text
+    return " ".join((text.replace(end_marker, " ") if ended else text).split()), ended
+
+
+def turn_problem(conversation: Conversation, text: str, end_marker: str, leak_threshold: float) -> str | None:
+    """Why a generated turn cannot be used as it is (empty, a repeat, a leak), or None.
+
+    Repeats of the last three turns catch both loops and the two roles echoing each other.
+    """
+    role = conversation.next_role
+    content, ended = _clean(text, end_marker, role)
+    if not content and not ended:
+        return "empty_turn"
+    normalized = normalize_text(content)
+    if content and any(normalize_text(m["content"]) == normalized for m in conversation.messages[-3:]):
+        return "repeated_turn"
+    if role == "user" and leaks_target(content, conversation, leak_threshold):
+        return "leak_guard"
+    return None
+
+
 def add_turn(
     conversation: Conversation,
     text: str,
@@ -87,16 +110,16 @@ def add_turn(
     index: TitleIndex,
     link_cutoff: float,
 ) -> None:
-    """Append a generated turn and decide whether the conversation has ended, and why."""
+    """Append a generated turn and decide whether the conversation has ended, and why.
+
+    An empty or repeated turn ends the conversation without being appended (the engine samples
+    such turns again a few times before it gets here).
+    """
     role = conversation.next_role
-    ended = role == "user" and end_marker in text
-    content = " ".join(text.replace(end_marker, " ").split()) if ended else " ".join(text.split())
-    if not content and not ended:
-        conversation.termination_reason = "empty_turn"
-        return
-    normalized = normalize_text(content)
-    if content and any(normalize_text(m["content"]) == normalized for m in conversation.messages[-3:]):
-        conversation.termination_reason = "repeated_turn"  # loops and echoes end the conversation
+    content, ended = _clean(text, end_marker, role)
+    problem = turn_problem(conversation, text, end_marker, leak_threshold=101.0)  # leaks: engine's job
+    if problem is not None:
+        conversation.termination_reason = problem
         return
     if content:
         turn = len(conversation.messages)
@@ -120,7 +143,7 @@ def outcome(conversation: Conversation) -> tuple[str, str | None]:
     recommendation before the end.
     """
     reason = conversation.termination_reason
-    if reason == "end_marker":
+    if reason in ("end_marker", "script_end"):
         if conversation.recommended_item_ids:
             accepted = conversation.ended_with_marker_item
             if accepted is None:

@@ -27,7 +27,7 @@ from interplay.simulation.conversation import (
     Conversation,
     Role,
     add_turn,
-    leaks_target,
+    turn_problem,
     recommender_view,
     user_view,
 )
@@ -36,8 +36,8 @@ from interplay.training.chat import truncate_messages
 
 log = logging.getLogger(__name__)
 
-#: Times a user turn that names a not-yet-recommended target is sampled again before giving up.
-LEAK_RETRIES = 2
+#: Times an unusable turn (empty, repeated, leaking) is sampled again before the conversation ends.
+RETRIES = 2
 
 
 @dataclass
@@ -121,7 +121,7 @@ class EngineSettings:
 class EngineStats:
     generated_tokens: int = 0
     seconds: float = 0.0
-    leak_retries: int = 0
+    retries: int = 0
 
 
 def _chunks(items: list[Conversation], size: int) -> Iterable[list[Conversation]]:
@@ -135,30 +135,35 @@ def _view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatM
     return recommender_view(conversation.messages)
 
 
-def _user_turns_without_leaks(
-    group: list[Conversation], player: RolePlayer, settings: EngineSettings, stats: EngineStats
-) -> list[str | None]:
-    """User turns; a turn naming a target not yet recommended is sampled again (None: gave up)."""
+def _usable_turns(
+    group: list[Conversation], role: Role, player: RolePlayer, settings: EngineSettings, stats: EngineStats
+) -> list[tuple[str, str | None]]:
+    """Each conversation's next turn and what is still wrong with it (None: nothing).
+
+    A turn that is empty, repeats a recent turn, or (user only) names a target the recommender
+    has not mentioned yet is sampled again, up to ``RETRIES`` times; the leak check is what keeps
+    ``leakage_rate`` at zero even when a user simulator guesses a title.
+    """
+
+    def problem(conversation: Conversation, text: str) -> str | None:
+        return turn_problem(conversation, text, settings.end_marker, settings.leak_threshold)
+
     texts, tokens = player.generator.generate(
-        [_view(c, "user", settings.end_marker) for c in group], player.sampling, player.adapter
+        [_view(c, role, settings.end_marker) for c in group], player.sampling, player.adapter
     )
     stats.generated_tokens += tokens
-    result: list[str | None] = list(texts)
-    for _ in range(LEAK_RETRIES):
-        leaking = [i for i, text in enumerate(result) if text is not None and leaks_target(text, group[i], settings.leak_threshold)]
-        if not leaking:
-            return result
-        stats.leak_retries += len(leaking)
+    for _ in range(RETRIES):
+        bad = [i for i, text in enumerate(texts) if problem(group[i], text) is not None]
+        if not bad:
+            break
+        stats.retries += len(bad)
         again, tokens = player.generator.generate(
-            [_view(group[i], "user", settings.end_marker) for i in leaking], player.sampling, player.adapter
+            [_view(group[i], role, settings.end_marker) for i in bad], player.sampling, player.adapter
         )
         stats.generated_tokens += tokens
-        for i, text in zip(leaking, again):
-            result[i] = text
-    return [
-        None if text is not None and leaks_target(text, group[i], settings.leak_threshold) else text
-        for i, text in enumerate(result)
-    ]
+        for i, text in zip(bad, again):
+            texts[i] = text
+    return [(text, problem(group[i], text)) for i, text in enumerate(texts)]
 
 
 def run_conversations(
@@ -182,16 +187,9 @@ def run_conversations(
             waiting = [c for c in active if not c.finished and c.next_role == role]
             player = players[role]
             for group in _chunks(waiting, settings.batch_size):
-                if role == "user":
-                    texts = _user_turns_without_leaks(group, player, settings, stats)
-                else:
-                    texts, tokens = player.generator.generate(
-                        [_view(c, role, settings.end_marker) for c in group], player.sampling, player.adapter
-                    )
-                    stats.generated_tokens += tokens
-                for conversation, text in zip(group, texts):
-                    if text is None:
-                        conversation.termination_reason = "leak_guard"
+                for conversation, (text, problem) in zip(group, _usable_turns(group, role, player, settings, stats)):
+                    if problem == "leak_guard":
+                        conversation.termination_reason = problem  # never append a leaking turn
                         continue
                     add_turn(
                         conversation,

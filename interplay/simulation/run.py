@@ -77,6 +77,26 @@ def simulate_shard(
     return to_table(rows), stats.generated_tokens
 
 
+def simulate_locally(
+    job: ShardJob,
+    plan: list[list[dict[str, Any]]],
+    pending: list[int],
+    players: dict[Role, RolePlayer],
+    title_index: TitleIndex,
+    work_dir: Path,
+) -> None:
+    """Simulate the pending shards in this process, with a progress bar (dialogues, tok/s, ETA)."""
+    tokens = 0
+    with tqdm(total=sum(len(plan[i]) for i in pending), desc=f"simulate {job.source}", unit="dialogue") as bar:
+        for index in pending:
+            table, generated = simulate_shard(
+                job, index, plan[index], players, title_index, on_finished=lambda _c: bar.update(1)
+            )
+            tokens += generated
+            bar.set_postfix(tok_s=f"{tokens / max(bar.format_dict['elapsed'], 1e-9):.1f}")
+            shards.write_parquet_atomic(table, shards.shard_path(work_dir, index))
+
+
 def simulate_to_file(
     job: ShardJob,
     profiles: list[dict[str, Any]],
@@ -86,19 +106,14 @@ def simulate_to_file(
     work_dir: Path,
     out_path: Path,
 ) -> pa.Table:
-    """Simulate the shards not yet on disk, with a progress bar, then combine all of them."""
+    """Simulate the shards not yet on disk in this process, then combine all of them."""
     plan = shards.cut(profiles, shard_size)
     pending = shards.pending_shards(work_dir, len(plan))
-    if len(pending) < len(plan):
-        log.info("%s: resuming, %d of %d shards already done", job.source, len(plan) - len(pending), len(plan))
-    total = sum(len(plan[i]) for i in pending)
-    tokens = 0
-    with tqdm(total=total, desc=f"simulate {job.source}", unit="dialogue") as bar:
-        for index in pending:
-            table, generated = simulate_shard(
-                job, index, plan[index], players, title_index, on_finished=lambda _c: bar.update(1)
-            )
-            tokens += generated
-            bar.set_postfix(tok_s=f"{tokens / max(bar.format_dict['elapsed'], 1e-9):.1f}")
-            shards.write_parquet_atomic(table, shards.shard_path(work_dir, index))
+    log_resume(job.source, len(plan), pending)
+    simulate_locally(job, plan, pending, players, title_index, work_dir)
     return shards.combine(work_dir, len(plan), DIALOGUE_SCHEMA, out_path)
+
+
+def log_resume(source: str, total: int, pending: list[int]) -> None:
+    if len(pending) < total:
+        log.info("%s: resuming, %d of %d shards already done", source, total - len(pending), total)

@@ -50,33 +50,39 @@ def adapter_identity(adapter_dir: Path) -> str:
     return f"lora:{_file_sha(adapter_dir / ADAPTER_FILE)[:12]}"
 
 
+def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role, str]:
+    """Base weight hash (+ adapter hash) of each role, without loading any model."""
+    identities: dict[Role, str] = {}
+    for role in ROLES:
+        identity = base_identity(role_base_dir(params, root, role))
+        if variant == "interplay":
+            identity += "+" + adapter_identity(root / "models" / role)
+        identities[role] = identity
+    return identities
+
+
 def load_players(params: Params, root: Path, variant: Variant) -> Players:
     """The two roles as configured: fine-tuned adapters (``interplay``) or the bare base."""
     from peft import PeftModel
 
     settings = params.simulation
-    base_dirs = {role: role_base_dir(params, root, role) for role in ROLES}
     generators: dict[Path, TurnGenerator] = {}
     players: dict[Role, RolePlayer] = {}
-    identities: dict[Role, str] = {}
     for role in ROLES:
-        base_dir = base_dirs[role]
-        sampling = settings.user if role == "user" else settings.recommender
-        identity = base_identity(base_dir)
+        base_dir = role_base_dir(params, root, role)
         if base_dir not in generators:
             model, tokenizer = load_base(base_dir)
             generators[base_dir] = TurnGenerator(model.eval(), tokenizer, settings.max_context_tokens)
         generator = generators[base_dir]
         adapter: str | None = None
         if variant == "interplay":
-            adapter_dir = root / "models" / role
+            adapter_dir = str(root / "models" / role)
             if isinstance(generator.model, PeftModel):
-                generator.model.load_adapter(str(adapter_dir), adapter_name=role)
+                generator.model.load_adapter(adapter_dir, adapter_name=role)
             else:
-                generator.model = PeftModel.from_pretrained(generator.model, str(adapter_dir), adapter_name=role)
+                generator.model = PeftModel.from_pretrained(generator.model, adapter_dir, adapter_name=role)
             generator.model.eval()
             adapter = role
-            identity += "+" + adapter_identity(adapter_dir)
+        sampling = settings.user if role == "user" else settings.recommender
         players[role] = RolePlayer(generator=generator, adapter=adapter, sampling=sampling)
-        identities[role] = identity
-    return Players(players, identities)
+    return Players(players, model_identities(params, root, variant))

@@ -1,0 +1,153 @@
+"""Simulation throughput and memory: the lock-step engine against two references.
+
+On the default model (SmolLM2-135M-Instruct, no adapters: adapters do not change the cost much),
+with the same prompts, generated tokens per second of
+  (a) the lock-step engine at batch 32,
+  (b) the same engine one conversation at a time,
+  (c) plain ``model.generate`` at batch 32 on first-turn prompts, about as many tokens as (a).
+Goals: (a) >= 5 x (b) and (a) >= 0.8 x (c). Then peak RSS of simulating 100 and 400 dialogues
+with a tiny model (each in a fresh process): memory must not grow with the number of dialogues.
+Results go to reports/bench_simulation.json. Run: ``.venv/bin/python benchmarks/bench_simulation.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from interplay.env import apply_offline_defaults  # noqa: E402
+
+apply_offline_defaults(ROOT)
+
+import torch  # noqa: E402
+
+from interplay.params import PACKAGED_BASE_MODEL, SamplingParams  # noqa: E402
+from interplay.simulation.conversation import Conversation  # noqa: E402
+from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator, run_conversations  # noqa: E402
+from interplay.textmatch import TitleIndex  # noqa: E402
+
+INDEX = TitleIndex.build([("1", "Zebra Quest", 1999)])
+
+
+def profiles(n: int) -> list[dict]:
+    genres = ["comedy", "horror", "drama", "science fiction", "romance", "thriller", "animation", "crime"]
+    return [
+        {
+            "profile_id": f"b{i:04d}", "split": "test",
+            "preference_summary": f"You love {genres[i % 8]} movies and funny dialogue; you did not enjoy slow films.",
+            "target_attributes": {}, "target_attributes_text": f"A {genres[(i + 3) % 8]} movie from the {1970 + 10 * (i % 5)}s.",
+            "target_item_ids": ["1"], "target_titles": ["Zebra Quest (1999)"],
+            "opening_role": "recommender",
+        }
+        for i in range(n)
+    ]
+
+
+def base_model_dir() -> Path:
+    local = ROOT / "models" / "base"
+    if (local / "config.json").is_file():
+        return local
+    from interplay.models.base import materialize_base
+
+    out = Path(tempfile.mkdtemp()) / "base"
+    materialize_base(PACKAGED_BASE_MODEL, out)
+    return out
+
+
+def engine_rate(generator: TurnGenerator, sampling: SamplingParams, count: int, batch: int, turns: int) -> dict:
+    players = {role: RolePlayer(generator, None, sampling) for role in ("user", "recommender")}
+    settings = EngineSettings(batch_size=batch, max_turns=turns, end_marker="[END]")
+    conversations = [Conversation(profile=p, opening_role="recommender") for p in profiles(count)]
+    _, stats = run_conversations(conversations, players, settings, INDEX, seed=0)
+    return {"dialogues": count, "batch": batch, "tokens": stats.generated_tokens, "seconds": round(stats.seconds, 2),
+            "tokens_per_s": round(stats.generated_tokens / stats.seconds, 2)}
+
+
+@torch.no_grad()
+def plain_rate(generator: TurnGenerator, sampling: SamplingParams, batch: int, tokens_goal: int) -> dict:
+    from interplay.simulation.conversation import recommender_view
+
+    prompts = [generator._prompt(recommender_view([]), sampling.max_new_tokens) for _ in range(batch)]
+    generator.tokenizer.padding_side = "left"
+    encoded = generator.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    produced, started = 0, time.perf_counter()
+    while produced < tokens_goal:
+        out = generator.model.generate(
+            **encoded, max_new_tokens=sampling.max_new_tokens, min_new_tokens=sampling.max_new_tokens,
+            do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
+            pad_token_id=generator.tokenizer.pad_token_id,
+        )
+        produced += (out.shape[1] - encoded["input_ids"].shape[1]) * batch
+    seconds = time.perf_counter() - started
+    return {"batch": batch, "tokens": produced, "seconds": round(seconds, 2), "tokens_per_s": round(produced / seconds, 2)}
+
+
+_RSS_CHILD = """
+import resource, sys
+sys.path.insert(0, {root!r}); sys.path.insert(0, {root!r} + '/tests')
+from pathlib import Path
+from tiny_lm import save_tiny
+from interplay.training.finetune import load_base
+from interplay.params import SamplingParams
+from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator
+from interplay.simulation.run import ShardJob, simulate_to_file
+sys.path.insert(0, {root!r} + '/benchmarks')
+from bench_simulation import profiles, INDEX
+model, tok = load_base(save_tiny(Path({tmp!r}) / 'tiny'))
+gen = TurnGenerator(model.eval(), tok, 256)
+s = SamplingParams(max_new_tokens=8)
+players = {{r: RolePlayer(gen, None, s) for r in ('user', 'recommender')}}
+job = ShardJob('interplay', 0, None, EngineSettings(batch_size=16, max_turns=6, end_marker='[END]'), {{}}, {{'user': 'u', 'recommender': 'r'}}, 'h')
+simulate_to_file(job, profiles({n}), 32, players, INDEX, Path({tmp!r}) / 'work', Path({tmp!r}) / 'out.parquet')
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss_mib(n: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        code = _RSS_CHILD.format(root=str(ROOT), tmp=tmp, n=n)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialogues", type=int, default=64, help="dialogues for (a)")
+    parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--new-tokens", type=int, default=32)
+    args = parser.parse_args()
+    from interplay.training.finetune import load_base
+
+    model, tokenizer = load_base(base_model_dir())
+    generator = TurnGenerator(model.eval(), tokenizer, max_context_tokens=768)
+    sampling = SamplingParams(max_new_tokens=args.new_tokens)
+    lockstep = engine_rate(generator, sampling, args.dialogues, 32, args.turns)
+    single = engine_rate(generator, sampling, 2, 1, args.turns)
+    plain = plain_rate(generator, sampling, 32, lockstep["tokens"])
+    report = {
+        "model": PACKAGED_BASE_MODEL,
+        "torch_threads": torch.get_num_threads(),
+        "a_lockstep_batch32": lockstep,
+        "b_one_at_a_time": single,
+        "c_plain_generate_batch32": plain,
+        "a_over_b": round(lockstep["tokens_per_s"] / single["tokens_per_s"], 2),
+        "a_over_c": round(lockstep["tokens_per_s"] / plain["tokens_per_s"], 2),
+        "peak_rss_mib_tiny": {"100": peak_rss_mib(100), "400": peak_rss_mib(400)},
+    }
+    out = ROOT / "reports" / "bench_simulation.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Raw corpora: the normalized schema, the item catalog, one reader per corpus, and fetching."""

@@ -1,0 +1,183 @@
+"""Obtain the raw corpus and its item catalog, and record what was obtained.
+
+Output layout (what the preprocess stage reads)::
+
+    <out>/corpus/...          dialogue files (a downloaded zip is unpacked here)
+    <out>/catalog/...         id2info.json, movies_with_mentions.csv
+    <out>/manifest.json       sha256 and size of every file, plus where they came from
+
+The manifest holds no timestamps, so fetching the same inputs gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from interplay.corpus.catalog import CATALOG_FILES
+from interplay.errors import FetchError
+from interplay.params import CorpusParams
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 16
+_OFFLINE_HINT = (
+    "To work offline, set `corpus.source: local` and `corpus.local_dir` (and `corpus.catalog_dir` "
+    "if the catalog lives elsewhere) in params.yaml to a directory holding a copy of the raw files."
+)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _visible_files(directory: Path) -> list[Path]:
+    return sorted(
+        p for p in directory.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+
+
+def _copy_tree(src: Path, dest: Path) -> None:
+    for path in _visible_files(src):
+        target = dest / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def download(url: str, dest: Path, timeout_s: float, sha256: str | None = None) -> Path:
+    """Stream ``url`` to ``dest`` with a progress bar; verify ``sha256`` when given."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response, dest.open("wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=None) as bar:
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        dest.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", exc)
+        raise FetchError(f"could not download {url}: {reason}. {_OFFLINE_HINT}") from exc
+    actual = digest.hexdigest()
+    if sha256 and actual.lower() != sha256.lower():
+        dest.unlink(missing_ok=True)
+        raise FetchError(
+            f"checksum mismatch for {url}: expected sha256 {sha256}, got {actual}. The file may have "
+            "changed upstream or been corrupted in transit; update `corpus.sha256` only if you trust "
+            f"the new file. {_OFFLINE_HINT}"
+        )
+    return dest
+
+
+def _unpack(archive: Path, dest: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.infolist():
+                target = (dest / member.filename).resolve()
+                if not target.is_relative_to(dest.resolve()):
+                    raise FetchError(f"{archive}: refusing to unpack {member.filename!r} outside {dest}")
+            zf.extractall(dest)
+    except zipfile.BadZipFile as exc:
+        raise FetchError(f"{archive}: not a valid zip archive ({exc})") from exc
+
+
+def _resolve_dir(value: str, base_dir: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _fetch_url_corpus(params: CorpusParams, corpus_out: Path, work: Path) -> None:
+    name = Path(urllib.request.url2pathname(params.url.split("?", 1)[0].rstrip("/"))).name or "download"
+    archive = download(params.url, work / name, params.timeout_s, params.sha256)
+    if zipfile.is_zipfile(archive):
+        _unpack(archive, corpus_out)
+    else:
+        shutil.copyfile(archive, corpus_out / name)
+    for extra_name, url in sorted(params.extra_urls.items()):
+        download(url, corpus_out / extra_name, params.timeout_s)
+
+
+def _collect_catalog(search: Path, catalog_out: Path, move: bool) -> list[str]:
+    """Copy (or move, out of the fetched corpus) the catalog files found under ``search``."""
+    found = []
+    for file_name in CATALOG_FILES:
+        matches = sorted(search.rglob(file_name))
+        if matches:
+            if move:
+                shutil.move(matches[0], catalog_out / file_name)
+            else:
+                shutil.copyfile(matches[0], catalog_out / file_name)
+            found.append(file_name)
+    return found
+
+
+def build_manifest(out_dir: Path, params: CorpusParams) -> dict[str, Any]:
+    files = {
+        p.relative_to(out_dir).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+        for p in _visible_files(out_dir)
+        if p.name != "manifest.json"
+    }
+    origin = params.local_dir if params.source == "local" else params.url
+    return {
+        "corpus": params.name,
+        "source": params.source,
+        "origin": origin,
+        "catalog_dir": params.catalog_dir,
+        "files": files,
+    }
+
+
+def fetch_corpus(params: CorpusParams, out_dir: Path, base_dir: Path) -> dict[str, Any]:
+    """Fill ``out_dir`` with the corpus and catalog files; returns (and writes) the manifest.
+
+    Relative ``local_dir`` / ``catalog_dir`` are resolved against ``base_dir`` (the repo root).
+    """
+    corpus_out, catalog_out = out_dir / "corpus", out_dir / "catalog"
+    for stale in (corpus_out, catalog_out):
+        if stale.exists():
+            shutil.rmtree(stale)
+        stale.mkdir(parents=True)
+
+    if params.source == "local":
+        local = _resolve_dir(params.local_dir, base_dir)
+        if not local.is_dir():
+            raise FetchError(f"corpus.local_dir {local} is not a directory. {_OFFLINE_HINT}")
+        _copy_tree(local, corpus_out)
+        log.info("copied %s to %s", local, corpus_out)
+    else:
+        with tempfile.TemporaryDirectory(prefix="interplay-fetch-") as work:
+            _fetch_url_corpus(params, corpus_out, Path(work))
+
+    if params.catalog_dir is not None:
+        catalog_src = _resolve_dir(params.catalog_dir, base_dir)
+        if not catalog_src.is_dir():
+            raise FetchError(f"corpus.catalog_dir {catalog_src} is not a directory. {_OFFLINE_HINT}")
+    else:
+        catalog_src = corpus_out
+    found = _collect_catalog(catalog_src, catalog_out, move=params.catalog_dir is None)
+    if not found:
+        raise FetchError(
+            f"no catalog files ({', '.join(CATALOG_FILES)}) in {catalog_src}; set `corpus.catalog_dir` "
+            "to a directory that holds them (INSPIRED links against ReDial's catalog)"
+        )
+    manifest = build_manifest(out_dir, params)
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", "utf-8")
+    log.info("fetched %d files into %s", len(manifest["files"]), out_dir)
+    return manifest

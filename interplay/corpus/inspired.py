@@ -1,0 +1,164 @@
+"""INSPIRED reader: one utterance a TSV row, grouped into dialogues by ``dialog_id``.
+
+A *record* here is a dialogue (all its rows), so the report counts dialogues for every corpus; a
+bad row rejects its whole dialogue. Columns are found by the header (the dataset's README lists
+other names). ``QUOTATION_MARK`` placeholders in the text become quotes.
+
+Item linking: each title of a row's ``movies`` column is linked to the catalog by fuzzy title match
+and kept only when the utterance itself names it (the column is noisy: "Adventure Time (2010)"
+for "X-Men movies").
+
+Seed-profile rule (INSPIRED has no per-item questionnaire): in ``accept_new`` dialogues the target
+is the last linked movie the recommender brought up first (one the seeker had not mentioned
+before), i.e. the recommendation the seeker accepted; ``reject_new`` dialogues have none. The
+seeker's own linked mentions are their liked items; the genres and people they named become
+``preferred_genres`` / ``preferred_people``. Nothing is marked disliked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interplay.corpus.catalog import Catalog
+from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
+from interplay.errors import BadRecordError
+from interplay.textmatch import text_names_title
+
+SOURCE = "inspired"
+PATTERNS = ("*.tsv",)
+REQUIRED_COLUMNS = ("dialog_id", "speaker", "text", "movies", "genres", "people_names", "coarse_label")
+_ROLES: dict[str, Role] = {"SEEKER": "user", "RECOMMENDER": "recommender"}
+
+
+@dataclass
+class _Group:
+    line: int
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    error: BadRecordError | None = None
+
+
+def _split_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip() and part.strip() != "nan"]
+
+
+def _clean_text(text: str) -> str:
+    return text.replace("QUOTATION_MARK", '"')
+
+
+def build_dialogue(
+    dialog_id: str,
+    rows: list[tuple[int, dict[str, str]]],
+    catalog: Catalog,
+    path: str,
+    threshold: float,
+) -> Dialogue:
+    """Rows of one dialogue (line number, column -> value) -> a raw :class:`Dialogue`."""
+    messages: list[Message] = []
+    mentions: list[ItemMention] = []
+    quirks: list[str] = []
+    genres: list[str] = []
+    people: list[str] = []
+    labels: Counter[str] = Counter()
+    index = catalog.title_index
+    for line, row in rows:
+        role = _ROLES.get(row["speaker"].strip().upper())
+        if role is None:
+            raise BadRecordError(path, line, "speaker", "unknown_sender", f"unknown speaker {row['speaker']!r}")
+        text = _clean_text(row["text"])
+        turn = len(messages)
+        for title in _split_list(row["movies"]):
+            item_id = index.link(title, cutoff=threshold)
+            item = catalog.get(item_id) if item_id is not None else None
+            if item is None:
+                quirks.append("unlinked_title")
+                continue
+            if not (text_names_title(text, title, threshold) or text_names_title(text, item.name, threshold)):
+                quirks.append("title_not_in_text")
+                continue
+            mentions.append(ItemMention(item.item_id, item.title, turn, role))
+        if role == "user":
+            genres.extend(g.lower() for g in _split_list(row["genres"]))
+            people.extend(_split_list(row["people_names"]))
+        label = row["coarse_label"].strip()
+        if label and label != "nan":
+            labels[label] += 1
+        else:
+            quirks.append("missing_label")
+        messages.append(Message(role, text))
+
+    seeker_seen: set[str] = set()
+    recommended: list[str] = []
+    for mention in mentions:
+        if mention.role == "user":
+            seeker_seen.add(mention.item_id)
+        elif mention.item_id not in seeker_seen and mention.item_id not in recommended:
+            recommended.append(mention.item_id)
+    outcome = labels.most_common(1)[0][0] if labels else ""
+    targets = recommended[-1:] if outcome == "accept_new" else []
+    liked = [
+        m.item_id for m in mentions if m.role == "user" and m.item_id not in targets
+    ]
+    return Dialogue(
+        dialogue_id=f"{SOURCE}-{dialog_id.removesuffix('.pkl')}",
+        source=SOURCE,
+        split=None,
+        messages=tuple(messages),
+        item_mentions=tuple(mentions),
+        liked_item_ids=tuple(dict.fromkeys(liked)),
+        target_item_ids=tuple(targets),
+        preferred_genres=tuple(dict.fromkeys(genres)),
+        preferred_people=tuple(dict.fromkeys(people)),
+        raw_file=path,
+        raw_line=rows[0][0],
+        quirks=tuple(quirks),
+    )
+
+
+def read_inspired(
+    path: Path, catalog: Catalog, match_threshold: float = 90.0
+) -> Iterator[Dialogue | BadRecordError]:
+    """Every dialogue of ``path`` (in order of first row), or the error that rejects it."""
+    name = str(path)
+    raw_lines = path.read_bytes().split(b"\n")
+    header = raw_lines[0].decode("utf-8", errors="replace").rstrip("\r").split("\t")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        # Not a record problem: nothing in the file can be read without these columns.
+        raise BadRecordError(name, 1, missing[0], "missing_field", f"header lacks column(s) {', '.join(missing)}")
+    groups: dict[str, _Group] = {}
+    for line_no, raw in enumerate(raw_lines[1:], start=2):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        dialog_id = raw.split(b"\t", 1)[0].decode("utf-8", errors="replace").strip()
+        if not dialog_id:
+            groups[f"(line {line_no})"] = _Group(
+                line_no, error=BadRecordError(name, line_no, "dialog_id", "missing_field", "empty dialogue id")
+            )
+            continue
+        group = groups.setdefault(dialog_id, _Group(line_no))
+        if group.error is not None:
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            group.error = BadRecordError(name, line_no, "(line)", "undecodable", f"not UTF-8 at byte {exc.start}")
+            continue
+        cells = text.split("\t")
+        if len(cells) != len(header):
+            group.error = BadRecordError(
+                name, line_no, "(line)", "malformed_row", f"expected {len(header)} columns, found {len(cells)}"
+            )
+            continue
+        group.rows.append((line_no, dict(zip(header, cells, strict=True))))
+    for dialog_id, group in groups.items():
+        if group.error is not None:
+            yield group.error
+            continue
+        try:
+            yield build_dialogue(dialog_id, group.rows, catalog, name, match_threshold)
+        except BadRecordError as exc:
+            yield exc

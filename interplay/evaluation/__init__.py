@@ -1,0 +1,61 @@
+"""The evaluate stage: SPEC metrics for every system, ``reports/metrics.json``, the Markdown report
+and its figures. See :mod:`.compute` for which metrics apply to the real test dialogues."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from interplay.params import Params
+
+log = logging.getLogger(__name__)
+
+METRICS_PATH = "reports/metrics.json"
+REPORT_PATH = "reports/evaluation.md"
+FIGURES_DIR = "reports/figures"
+VALIDATION_SUMMARY = "reports/validation.json"
+
+
+def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
+    """Compute the metrics of every system present and write the metrics, report and figures."""
+    from interplay.evaluation.compute import evaluate_systems
+    from interplay.evaluation.data import CATALOG, catalog_items, load_systems, summary_of_validation
+    from interplay.evaluation.report import render_markdown, write_figures
+
+    systems, missing = load_systems(root)
+    if "interplay" not in systems:
+        raise FileNotFoundError(f"{missing['interplay']}: no Interplay dialogues to evaluate (run simulate first)")
+    k_values = params.evaluation.recall_k
+    results = evaluate_systems(
+        systems,
+        items=catalog_items(root / CATALOG),
+        k_values=k_values,
+        threshold=params.preprocess.title_match_threshold,
+        folds=params.evaluation.realism_folds,
+        max_per_class=params.evaluation.realism_max_per_class,
+        seed=params.seed,
+    )
+    reports = root / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (root / METRICS_PATH).write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    figures = root / FIGURES_DIR
+    for old in figures.glob("*.png") if figures.is_dir() else []:
+        old.unlink()
+    write_figures(systems, results, figures)
+    markdown = render_markdown(
+        results,
+        k_values=k_values,
+        missing=missing,
+        validation=summary_of_validation(root / VALIDATION_SUMMARY),
+        threshold=params.preprocess.title_match_threshold,
+        folds=params.evaluation.realism_folds,
+    )
+    (root / REPORT_PATH).write_text(markdown, "utf-8")
+    for name, values in results.items():
+        log.info("evaluate %s: %s", name, ", ".join(f"{k}={v}" for k, v in values.items()))
+    return results
+
+
+__all__ = ["run_evaluation"]

@@ -1,0 +1,296 @@
+"""The metrics of SPEC ("Metrics"), as pure functions over plain dialogue rows.
+
+A dialogue row is a mapping with the columns of the dialogue contract (``messages``,
+``item_mentions``, ``target_item_ids``, ``target_titles``, ``recommended_item_ids``,
+``accepted_item_id``, ``outcome``, ``target_attributes`` ...), as ``pyarrow``'s ``to_pylist``
+gives them. Nothing here reads files; the evaluate stage and the validation gate share these
+definitions, so the gate's leakage check and the reported ``leakage_rate`` cannot disagree.
+
+Conventions (documented in the evaluation report):
+
+- word tokens (distinct-n): lowercased ``\\w+`` runs, apostrophes kept inside a word;
+- words per turn: whitespace-separated words of the turn as written;
+- n-grams never cross a turn boundary; distinct-n is pooled over all turns of a role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from interplay.textmatch import is_short_title, normalize_title, split_title_year, title_score
+
+ROLES: tuple[str, str] = ("user", "recommender")
+OUTCOMES: tuple[str, ...] = ("accepted", "gave_up", "max_turns", "error")
+ATTRIBUTE_FIELDS: tuple[str, ...] = ("genres", "decade", "directors", "actors")
+
+_TOKEN = re.compile(r"\w+(?:'\w+)*")
+_SPACE = re.compile(r"\s+")
+
+Row = Mapping[str, Any]
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased word tokens: ``"Don't panic, OK?"`` -> ``["don't", "panic", "ok"]``."""
+    return _TOKEN.findall(text.lower())
+
+
+def word_count(text: str) -> int:
+    """Whitespace-separated words of a turn as written."""
+    return len(text.split())
+
+
+def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def distinct_n(texts: Iterable[str], n: int) -> float | None:
+    """Unique n-grams / all n-grams over ``texts`` (n-grams stay inside one text); None if none."""
+    total = 0
+    seen: set[tuple[str, ...]] = set()
+    for text in texts:
+        grams = ngrams(tokenize(text), n)
+        total += len(grams)
+        seen.update(grams)
+    return len(seen) / total if total else None
+
+
+def normalize_turn(text: str) -> str:
+    """The key under which two turns count as duplicates: lowercase, single spaces."""
+    return _SPACE.sub(" ", text.strip().lower())
+
+
+def duplicate_turn_flags(contents: Sequence[str | None]) -> list[bool]:
+    """For each turn: does it repeat (normalized) an earlier turn of the same dialogue?"""
+    seen: set[str] = set()
+    flags: list[bool] = []
+    for content in contents:
+        key = normalize_turn(content or "")
+        flags.append(bool(key) and key in seen)
+        if key:
+            seen.add(key)
+    return flags
+
+
+# --- per-dialogue helpers -------------------------------------------------------------------
+
+
+def messages_of(row: Row) -> list[Mapping[str, Any]]:
+    return [m for m in (row.get("messages") or []) if isinstance(m, Mapping)]
+
+
+def recommended_items(row: Row) -> list[str]:
+    """Distinct items the recommender mentioned, in order of first mention.
+
+    ``recommended_item_ids`` when the row has it (simulated dialogues), else derived from the
+    recommender's ``item_mentions`` (real dialogues).
+    """
+    given = row.get("recommended_item_ids")
+    if given is not None:
+        return list(dict.fromkeys(str(i) for i in given))
+    mentions = [
+        m for m in (row.get("item_mentions") or []) if m.get("role") == "recommender"
+    ]
+    mentions.sort(key=lambda m: m.get("turn", 0))  # stable: keeps order within a turn
+    return list(dict.fromkeys(str(m["item_id"]) for m in mentions if m.get("item_id")))
+
+
+def hit_at_k(recommended: Sequence[str], targets: Iterable[str], k: int) -> bool:
+    """Is a target among the first ``k`` distinct recommended items?"""
+    first = list(dict.fromkeys(recommended))[:k]
+    return bool(set(first) & set(targets))
+
+
+def _title_in_text(text: str, title: str, threshold: float) -> bool:
+    """Does ``text`` name ``title``: normalized fuzzy score >= threshold (SPEC).
+
+    Titles that are everyday words ("It", "Up", "Her") would match ordinary prose exactly; for
+    them the text must carry the title with its year (``It (2017)``), as titles are rendered.
+    """
+    name, year = split_title_year(title)
+    if is_short_title(normalize_title(title)):
+        if year is None:
+            return False
+        pattern = r"(?<!\w)" + re.escape(name) + r"\s*\(\s*" + str(year) + r"\s*\)"
+        return re.search(pattern, text, flags=re.IGNORECASE) is not None
+    return title_score(text, title) >= threshold
+
+
+def leaked_targets(row: Row, threshold: float = 90.0) -> list[tuple[int, str]]:
+    """``(turn, title)`` of each target a user turn named before the recommender mentioned it.
+
+    A user turn names a target when its text names the target title (see ``_title_in_text``)
+    or when one of its linked mentions is the target item. The recommender "mentions" a target
+    at its first recommender turn that names it or links to it.
+    """
+    messages = messages_of(row)
+    ids = [str(i) for i in (row.get("target_item_ids") or [])]
+    titles = [str(t) for t in (row.get("target_titles") or [])]
+    mentions = list(row.get("item_mentions") or [])
+    leaks: list[tuple[int, str]] = []
+    for index, title in enumerate(titles):
+        item_id = ids[index] if index < len(ids) else None
+        rec_turns = [
+            m.get("turn", 0)
+            for m in mentions
+            if m.get("role") == "recommender" and item_id is not None and str(m.get("item_id")) == item_id
+        ]
+        rec_turns += [
+            turn
+            for turn, m in enumerate(messages)
+            if m.get("role") == "recommender" and _title_in_text(m.get("content") or "", title, threshold)
+        ]
+        first_rec = min(rec_turns, default=len(messages))
+        user_mention_turns = {
+            m.get("turn", 0)
+            for m in mentions
+            if m.get("role") == "user" and item_id is not None and str(m.get("item_id")) == item_id
+        }
+        for turn, message in enumerate(messages[:first_rec]):
+            if message.get("role") != "user":
+                continue
+            if turn in user_mention_turns or _title_in_text(
+                message.get("content") or "", title, threshold
+            ):
+                leaks.append((turn, title))
+                break
+    return sorted(leaks)
+
+
+def dialogue_leaks(row: Row, threshold: float = 90.0) -> bool:
+    return bool(leaked_targets(row, threshold))
+
+
+def _as_set(values: Any) -> set[str]:
+    if values is None:
+        return set()
+    if isinstance(values, str):
+        values = [values]
+    return {" ".join(str(v).split()).lower() for v in values if v is not None and str(v).strip()}
+
+
+def match_score(item: Mapping[str, Any] | None, target: Mapping[str, Any] | None) -> float | None:
+    """Share of the target's attribute fields that ``item`` shares (SPEC ``match_score``).
+
+    Fields: genres, directors, actors (shared when the sets overlap, case-insensitively) and
+    decade (equal). Only fields the target has count; None when it has none. An item without
+    metadata shares nothing.
+    """
+    target = target or {}
+    item = item or {}
+    present = [
+        f for f in ATTRIBUTE_FIELDS if (_as_set(target.get(f)) if f != "decade" else target.get(f))
+    ]
+    if not present:
+        return None
+    shared = 0
+    for field in present:
+        if field == "decade":
+            shared += str(item.get("decade") or "").lower() == str(target["decade"]).lower()
+        else:
+            shared += bool(_as_set(item.get(field)) & _as_set(target.get(field)))
+    return shared / len(present)
+
+
+def decade_of(year: Any) -> str | None:
+    try:
+        return f"{int(year) // 10 * 10}s" if year is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- dataset level ----------------------------------------------------------------------------
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def role_turns(rows: Iterable[Row], role: str) -> list[str]:
+    return [
+        m.get("content") or "" for row in rows for m in messages_of(row) if m.get("role") == role
+    ]
+
+
+def success_rate(rows: Sequence[Row]) -> float | None:
+    return _mean([float(r.get("outcome") == "accepted") for r in rows])
+
+
+def recall_at_k(rows: Sequence[Row], k: int) -> float | None:
+    """Share of dialogues (with at least one target) where a target is among the first k."""
+    hits = [
+        float(hit_at_k(recommended_items(r), [str(t) for t in r["target_item_ids"]], k))
+        for r in rows
+        if r.get("target_item_ids")
+    ]
+    return _mean(hits)
+
+
+def leakage_rate(rows: Sequence[Row], threshold: float = 90.0) -> float | None:
+    return _mean([float(dialogue_leaks(r, threshold)) for r in rows if r.get("target_titles")])
+
+
+def mean_match_score(
+    rows: Sequence[Row], items: Mapping[str, Mapping[str, Any]]
+) -> float | None:
+    """Mean ``match_score`` over dialogues with an accepted item (and a target with fields)."""
+    scores = []
+    for row in rows:
+        accepted = row.get("accepted_item_id")
+        if not accepted:
+            continue
+        score = match_score(items.get(str(accepted)), row.get("target_attributes"))
+        if score is not None:
+            scores.append(score)
+    return _mean(scores)
+
+
+def avg_turns(rows: Sequence[Row]) -> float | None:
+    return _mean([float(len(messages_of(r))) for r in rows])
+
+
+def avg_words_per_turn(rows: Sequence[Row], role: str) -> float | None:
+    return _mean([float(word_count(t)) for t in role_turns(rows, role)])
+
+
+def duplicate_turn_ratio(rows: Sequence[Row]) -> float | None:
+    flags = [
+        f for r in rows for f in duplicate_turn_flags([m.get("content") for m in messages_of(r)])
+    ]
+    return _mean([float(f) for f in flags])
+
+
+def render_dialogue(row: Row) -> str:
+    """One text per dialogue for the realism classifier: ``role: content`` lines."""
+    return "\n".join(f"{m.get('role')}: {m.get('content') or ''}" for m in messages_of(row))
+
+
+def realism_auc(
+    real_texts: Sequence[str], generated_texts: Sequence[str], folds: int = 5, seed: int = 0
+) -> float | None:
+    """Cross-validated ROC AUC of TF-IDF + logistic regression, real (0) vs generated (1).
+
+    0.5 means indistinguishable. Folds shrink to the smaller class size; None below 2 a class.
+    The vectorizer is fitted inside each fold (a pipeline), so no test text leaks into it.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    smaller = min(len(real_texts), len(generated_texts))
+    if smaller < 2:
+        return None
+    texts = list(real_texts) + list(generated_texts)
+    labels = [0] * len(real_texts) + [1] * len(generated_texts)
+    pipeline = make_pipeline(
+        TfidfVectorizer(lowercase=True, ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        LogisticRegression(max_iter=1000, class_weight="balanced"),
+    )
+    cv = StratifiedKFold(n_splits=min(folds, smaller), shuffle=True, random_state=seed)
+    scores = cross_val_score(pipeline, texts, labels, cv=cv, scoring="roc_auc", n_jobs=1)
+    return float(scores.mean())

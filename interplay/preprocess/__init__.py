@@ -1,0 +1,1 @@
+"""From raw corpus files to normalized dialogues, seed profiles, splits and role-specific SFT sets."""

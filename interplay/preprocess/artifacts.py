@@ -1,0 +1,141 @@
+"""Arrow tables of a :class:`PreprocessResult`, and writing them where the next stages look.
+
+Schemas are explicit (no pandas metadata, no timestamps) and rows keep reading order, so the same
+inputs and params give byte-identical files, and DVC sees no change where there was none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from interplay.preprocess.pipeline import PreprocessResult, SftRow
+
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+MENTION = pa.struct(
+    [("item_id", pa.string()), ("title", pa.string()), ("turn", pa.int32()), ("role", pa.string())]
+)
+DIALOGUES_SCHEMA = pa.schema(
+    [
+        ("dialogue_id", pa.string()),
+        ("source", pa.string()),
+        ("split", pa.string()),
+        ("messages", pa.list_(MESSAGE)),
+        ("item_mentions", pa.list_(MENTION)),
+    ]
+)
+ATTRIBUTES = pa.struct(
+    [
+        ("genres", pa.list_(pa.string())),
+        ("decade", pa.string()),
+        ("directors", pa.list_(pa.string())),
+        ("actors", pa.list_(pa.string())),
+    ]
+)
+PROFILES_SCHEMA = pa.schema(
+    [
+        ("profile_id", pa.string()),
+        ("dialogue_id", pa.string()),
+        ("split", pa.string()),
+        ("preference_summary", pa.string()),
+        ("target_attributes", ATTRIBUTES),
+        ("target_attributes_text", pa.string()),
+        ("target_item_ids", pa.list_(pa.string())),
+        ("target_titles", pa.list_(pa.string())),
+        ("opening_role", pa.string()),
+    ]
+)
+CATALOG_SCHEMA = pa.schema(
+    [
+        ("item_id", pa.string()),
+        ("title", pa.string()),
+        ("name", pa.string()),
+        ("year", pa.int32()),
+        ("genres", pa.list_(pa.string())),
+        ("directors", pa.list_(pa.string())),
+        ("actors", pa.list_(pa.string())),
+    ]
+)
+SFT_SCHEMA = pa.schema([("dialogue_id", pa.string()), ("messages", pa.list_(MESSAGE))])
+
+
+def dialogues_table(result: PreprocessResult) -> pa.Table:
+    rows = [
+        {
+            "dialogue_id": d.dialogue_id,
+            "source": d.source,
+            "split": d.split,
+            "messages": [asdict(m) for m in d.messages],
+            "item_mentions": [asdict(m) for m in d.item_mentions],
+        }
+        for d in result.dialogues
+    ]
+    return pa.Table.from_pylist(rows, schema=DIALOGUES_SCHEMA)
+
+
+def profiles_table(result: PreprocessResult) -> pa.Table:
+    rows = []
+    for p in result.profiles:
+        row = asdict(p)
+        row["target_attributes"] = asdict(p.target_attributes)
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=PROFILES_SCHEMA)
+
+
+def catalog_table(result: PreprocessResult) -> pa.Table:
+    rows = [
+        {
+            "item_id": i.item_id,
+            "title": i.title,
+            "name": i.name,
+            "year": i.year,
+            "genres": list(i.genres),
+            "directors": list(i.directors),
+            "actors": list(i.actors),
+        }
+        for i in result.catalog.items
+    ]
+    return pa.Table.from_pylist(rows, schema=CATALOG_SCHEMA)
+
+
+def sft_table(rows: list[SftRow]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"dialogue_id": r.dialogue_id, "messages": r.messages} for r in rows], schema=SFT_SCHEMA
+    )
+
+
+def tables(result: PreprocessResult) -> dict[str, pa.Table]:
+    """Every table, keyed by its path under ``data/processed/``."""
+    out = {
+        "dialogues.parquet": dialogues_table(result),
+        "catalog.parquet": catalog_table(result),
+        "profiles.parquet": profiles_table(result),
+    }
+    for role, splits in result.sft.items():
+        for split, rows in splits.items():
+            out[f"sft/{role}/{split}.parquet"] = sft_table(rows)
+    return out
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    pq.write_table(table, tmp, compression="zstd", store_schema=False)
+    tmp.replace(path)
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_outputs(result: PreprocessResult, processed_dir: Path, report_path: Path) -> None:
+    """Write every table under ``processed_dir`` and the report to ``report_path``."""
+    for rel, table in tables(result).items():
+        write_table(table, processed_dir / rel)
+    write_json(result.report, report_path)

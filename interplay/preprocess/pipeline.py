@@ -1,0 +1,188 @@
+"""The preprocess stage as one pure function: raw files + params -> dialogues, profiles, SFT sets
+and a report. Writing them is :mod:`interplay.preprocess.artifacts`' job.
+
+The report accounts for every record read: per file and in total, ``kept`` plus the sum of
+``skipped`` (by reason) equals ``read``. Bad records fail the run by default
+(``preprocess.on_bad_record: fail``), naming file, line and field; with ``skip`` they are counted
+under their reason. Records beyond ``preprocess.max_dialogues_per_file`` are counted under
+``max_dialogues_per_file``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from interplay.corpus.catalog import Catalog, load_catalog
+from interplay.corpus.readers import get_reader
+from interplay.corpus.schema import Dialogue
+from interplay.errors import BadRecordError
+from interplay.params import Params
+from interplay.preprocess.normalize import normalize_dialogue
+from interplay.preprocess.profiles import Profile, build_profile
+from interplay.preprocess.sft import ChatMessage, recommender_example, user_example
+from interplay.preprocess.splits import assign_split, ships_test_file
+
+log = logging.getLogger(__name__)
+
+SFT_SPLITS = ("train", "validation")
+SPLITS = ("train", "validation", "test")
+LIMIT_REASON = "max_dialogues_per_file"
+
+
+@dataclass(frozen=True)
+class SftRow:
+    dialogue_id: str
+    messages: list[ChatMessage]
+
+
+@dataclass
+class PreprocessResult:
+    catalog: Catalog
+    dialogues: list[Dialogue]
+    profiles: list[Profile]
+    #: role ("user" | "recommender") -> split ("train" | "validation") -> rows.
+    sft: dict[str, dict[str, list[SftRow]]]
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
+    return {k: counter[k] for k in sorted(counter)}
+
+
+def read_dialogues(
+    corpus_dir: Path, catalog: Catalog, params: Params
+) -> tuple[list[Dialogue], dict[str, Any]]:
+    """Read, normalize and split every dialogue file; returns the dialogues and the accounting."""
+    reader = get_reader(params.corpus.name)
+    files = reader.files(corpus_dir)
+    if not files:
+        raise FileNotFoundError(
+            f"{corpus_dir}: no {params.corpus.name} files ({', '.join(reader.patterns)}); run the fetch stage"
+        )
+    pre = params.preprocess
+    has_test = ships_test_file(files)
+    seen: dict[str, str] = {}
+    dialogues: list[Dialogue] = []
+    per_file: dict[str, Any] = {}
+    quirk_records: Counter[str] = Counter()
+    quirk_total: Counter[str] = Counter()
+    for path in files:
+        rel = path.relative_to(corpus_dir).as_posix()
+        read = 0
+        skipped: Counter[str] = Counter()
+        kept: list[Dialogue] = []
+        records = reader.read(path, catalog, pre.title_match_threshold)
+        for record in tqdm(records, desc=rel, unit=" dialogues", disable=None, leave=False):
+            read += 1
+            try:
+                if isinstance(record, BadRecordError):
+                    raise record
+                dialogue = normalize_dialogue(record)
+                if dialogue.dialogue_id in seen:
+                    raise BadRecordError(
+                        path, dialogue.raw_line, "dialogue_id", "duplicate_id",
+                        f"{dialogue.dialogue_id} was already read at {seen[dialogue.dialogue_id]}",
+                    )
+            except BadRecordError as exc:
+                if pre.on_bad_record == "fail":
+                    raise
+                skipped[exc.reason] += 1
+                log.warning("skipping bad record: %s", exc)
+                continue
+            if pre.max_dialogues_per_file is not None and len(kept) >= pre.max_dialogues_per_file:
+                skipped[LIMIT_REASON] += 1
+                continue
+            seen[dialogue.dialogue_id] = f"{path}:{dialogue.raw_line}"
+            split = assign_split(dialogue.dialogue_id, path, params.seed, pre.splits, has_test)
+            kept.append(replace(dialogue, split=split))
+            quirk_records.update(set(dialogue.quirks))
+            quirk_total.update(dialogue.quirks)
+        per_file[rel] = {"read": read, "kept": len(kept), "skipped": _sorted_counts(skipped)}
+        dialogues.extend(kept)
+        log.info("%s: %d read, %d kept, skipped %s", rel, read, len(kept), dict(skipped))
+    total_skipped: Counter[str] = Counter()
+    for info in per_file.values():
+        total_skipped.update(info["skipped"])
+    accounting = {
+        "files": per_file,
+        "total": {
+            "read": sum(f["read"] for f in per_file.values()),
+            "kept": len(dialogues),
+            "skipped": _sorted_counts(total_skipped),
+        },
+        "quirks": _sorted_counts(quirk_records),
+        "quirk_occurrences": _sorted_counts(quirk_total),
+        "corpus_ships_test_file": has_test,
+    }
+    return dialogues, accounting
+
+
+def preprocess_corpus(corpus_dir: Path, catalog_dir: Path, params: Params) -> PreprocessResult:
+    """Everything the preprocess stage produces, in memory; nothing is written."""
+    catalog = load_catalog(catalog_dir)
+    dialogues, accounting = read_dialogues(corpus_dir, catalog, params)
+    pre = params.preprocess
+
+    profiles: list[Profile] = []
+    profile_of: dict[str, Profile] = {}
+    removals = Counter[str]()
+    for dialogue in tqdm(dialogues, desc="profiles", unit=" dialogues", disable=None, leave=False):
+        outcome = build_profile(dialogue, catalog, pre)
+        removals["summary"] += outcome.summary_removals
+        removals["attributes"] += outcome.attribute_removals
+        if outcome.profile is not None:
+            profiles.append(outcome.profile)
+            profile_of[dialogue.dialogue_id] = outcome.profile
+
+    sft: dict[str, dict[str, list[SftRow]]] = {r: {s: [] for s in SFT_SPLITS} for r in ("user", "recommender")}
+    for dialogue in dialogues:
+        if dialogue.split not in SFT_SPLITS:
+            continue
+        profile = profile_of.get(dialogue.dialogue_id)
+        if profile is not None:
+            example = user_example(dialogue, profile, pre.end_marker)
+            if example is not None:
+                sft["user"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
+        example = recommender_example(dialogue)
+        if example is not None:
+            sft["recommender"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
+
+    def by_split(rows: list[Any]) -> dict[str, int]:
+        counts = Counter(r.split for r in rows)
+        return {s: counts.get(s, 0) for s in SPLITS}
+
+    report: dict[str, Any] = {
+        "corpus": params.corpus.name,
+        **accounting,
+        "catalog": {"items": len(catalog)},
+        "dialogues": {
+            "total": len(dialogues),
+            "by_split": by_split(dialogues),
+            "opening_role": _sorted_counts(Counter(d.opening_role or "none" for d in dialogues)),
+            "messages": sum(len(d.messages) for d in dialogues),
+            "item_mentions": sum(len(d.item_mentions) for d in dialogues),
+        },
+        "profiles": {
+            "total": len(profiles),
+            "by_split": by_split(profiles),
+            "dialogues_without_target": len(dialogues) - len(profiles),
+        },
+        "sft": {role: {s: len(rows) for s, rows in splits.items()} for role, splits in sft.items()},
+        "title_removals": {
+            "summary": removals["summary"],
+            "attributes": removals["attributes"],
+            "total": removals["summary"] + removals["attributes"],
+        },
+    }
+    return PreprocessResult(catalog, dialogues, profiles, sft, report)
+
+
+def preprocess_raw(raw_dir: Path, params: Params) -> PreprocessResult:
+    """:func:`preprocess_corpus` on the fetch stage's layout (``corpus/`` and ``catalog/``)."""
+    return preprocess_corpus(raw_dir / "corpus", raw_dir / "catalog", params)

@@ -1,0 +1,53 @@
+"""Role-specific chat-format training examples (``system`` / ``user`` / ``assistant``).
+
+``assistant`` is always the role being trained, so the fine-tuning loss falls on that role's
+turns only. Which dialogues feed which set:
+
+* **user simulator**: only dialogues with a seed profile (its prompt needs a summary and target
+  attributes). The seeker's turns are ``assistant``; the dialogue is cut after the seeker's last
+  turn, which ends with the end marker, so the model learns to close the conversation.
+* **recommender**: every train / validation dialogue, profile or not: its prompt carries no
+  profile, and dialogues without an accepted item still show how to elicit preferences. The
+  recommender's turns are ``assistant``; trailing seeker turns are dropped (nothing to learn from
+  them), and there is no end marker.
+
+Test dialogues feed neither set: they are held out for simulation and evaluation.
+"""
+
+from __future__ import annotations
+
+from interplay.corpus.schema import Dialogue, Message, Role
+from interplay.preprocess.profiles import Profile
+from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
+
+ChatMessage = dict[str, str]
+
+
+def _chat(messages: list[Message], trained: Role) -> list[ChatMessage]:
+    return [
+        {"role": "assistant" if m.role == trained else "user", "content": m.content} for m in messages
+    ]
+
+
+def _cut_after_last(messages: tuple[Message, ...], role: Role) -> list[Message]:
+    last = max((i for i, m in enumerate(messages) if m.role == role), default=-1)
+    return list(messages[: last + 1])
+
+
+def user_example(dialogue: Dialogue, profile: Profile, end_marker: str) -> list[ChatMessage] | None:
+    """The user-simulator example of a dialogue, or None when the seeker never speaks."""
+    messages = _cut_after_last(dialogue.messages, "user")
+    if not messages:
+        return None
+    last = messages[-1]
+    messages[-1] = Message(last.role, f"{last.content} {end_marker}")
+    system = user_system_prompt(profile.preference_summary, profile.target_attributes_text, end_marker)
+    return [{"role": "system", "content": system}, *_chat(messages, "user")]
+
+
+def recommender_example(dialogue: Dialogue) -> list[ChatMessage] | None:
+    """The recommender example of a dialogue, or None when the recommender never speaks."""
+    messages = _cut_after_last(dialogue.messages, "recommender")
+    if not messages:
+        return None
+    return [{"role": "system", "content": RECOMMENDER_SYSTEM_PROMPT}, *_chat(messages, "recommender")]

@@ -1,0 +1,454 @@
+"""The dataset card (``README.md``) of a release: YAML metadata and a Markdown body.
+
+Pure rendering: :func:`render_card` turns a :class:`CardInputs` into text and reads nothing, so
+the same inputs always give the same bytes (no dates, no timestamps; every mapping in a fixed
+order). :mod:`interplay.publish.folder` gathers the inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+NOT_AVAILABLE = "not available"
+
+INTERPLAY_BIBTEX = """@inproceedings{ramos2026interplay,
+  title         = {Interplay: Training Independent Simulators for Reference-Free Conversational Recommendation},
+  author        = {Ramos and Xia and Wang and Chatterjee and Fu and Rahmani and Lipani},
+  booktitle     = {Advances in Information Retrieval (ECIR 2026)},
+  year          = {2026},
+  eprint        = {2603.18573},
+  archivePrefix = {arXiv}
+}"""
+
+REDIAL_BIBTEX = """@inproceedings{li2018redial,
+  title     = {Towards Deep Conversational Recommendations},
+  author    = {Li, Raymond and Kahou, Samira Ebrahimi and Schulz, Hannes and Michalski, Vincent and Charlin, Laurent and Pal, Chris},
+  booktitle = {Advances in Neural Information Processing Systems 31 (NeurIPS 2018)},
+  year      = {2018}
+}"""
+
+INSPIRED_BIBTEX = """@inproceedings{hayati2020inspired,
+  title     = {INSPIRED: Toward Sociable Recommendation Dialog Systems},
+  author    = {Hayati, Shirley Anugrah and Kang, Dongyeop and Zhu, Qingxiaoyang and Shi, Weiyan and Yu, Zhou},
+  booktitle = {Proceedings of the 2020 Conference on Empirical Methods in Natural Language Processing (EMNLP)},
+  year      = {2020}
+}"""
+
+#: What each column of an Interplay dialogue row holds (columns not listed are shown untitled).
+COLUMN_DOCS: dict[str, str] = {
+    "dialogue_id": "unique id of the generated dialogue",
+    "source": "corpus the seed profile came from",
+    "split": "split of the seed profile the dialogue was simulated from",
+    "messages": "the conversation: `{role: user | recommender, content}` turns",
+    "item_mentions": "catalog items linked in the text: `{item_id, title, turn, role}`",
+    "profile_id": "id of the seed profile (one per real dialogue)",
+    "preference_summary": "what the user simulator was told it likes and dislikes",
+    "target_attributes": "attributes of the sought item (genres, decade, directors, actors)",
+    "target_attributes_text": "the same attributes as the user simulator read them",
+    "target_item_ids": "items of the real dialogue the seeker liked (evaluation only, never prompted)",
+    "target_titles": "their titles (evaluation only, never prompted)",
+    "recommended_item_ids": "items the recommender named, in order of first mention",
+    "accepted_item_id": "the item the user accepted, if any",
+    "outcome": "`accepted` | `gave_up` | `max_turns` | `error`",
+    "termination_reason": "why the conversation ended",
+    "num_turns": "number of messages",
+    "seed": "sampling seed of the dialogue",
+    "user_model": "id of the user-simulator model (base + adapter)",
+    "recommender_model": "id of the recommender model (base + adapter)",
+    "params_hash": "hash of the simulation parameters that made the dialogue",
+}
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    """One published split: its name, row count and files (relative to the release folder)."""
+
+    name: str
+    num_rows: int
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    """Everything the card says. Optional inputs are ``None`` when the pipeline has not made them."""
+
+    pretty_name: str
+    license: str
+    language: tuple[str, ...]
+    tags: tuple[str, ...]
+    version: str
+    repo_id: str | None
+    corpus: str
+    splits: tuple[SplitInfo, ...]
+    #: (column name, Arrow type) in file order.
+    columns: tuple[tuple[str, str], ...]
+    #: outcome -> number of dialogues, over all published splits.
+    outcomes: dict[str, int] = field(default_factory=dict)
+    mean_turns: float | None = None
+    user_models: tuple[str, ...] = ()
+    recommender_models: tuple[str, ...] = ()
+    params_hashes: tuple[str, ...] = ()
+    #: role -> sha256 of its adapter weights (None: not available).
+    adapter_hashes: dict[str, str | None] = field(default_factory=dict)
+    base_model: dict[str, Any] | None = None
+    #: params section name -> its values, as used by the run.
+    parameters: dict[str, Any] = field(default_factory=dict)
+    evaluation_md: str | None = None
+    metrics: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    package_version: str | None = None
+    git_commit: str | None = None
+    dvc_lock_digest: str | None = None
+
+
+def size_category(num_rows: int) -> str:
+    """The Hub's ``size_categories`` bucket of a row count."""
+    bounds = [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+        (1_000_000_000, "100M<n<1B"),
+    ]
+    for bound, name in bounds:
+        if num_rows < bound:
+            return name
+    return "1B<n<10B"
+
+
+#: Provenance rows that name the commit a card was built from, not its content.
+_BUILD_ROWS = ("| Interplay version |", "| git commit |", "| `dvc.lock` digest")
+
+
+def comparable_card(text: str) -> str:
+    """The card without the rows naming the commit that built it (Interplay version, git commit,
+    ``dvc.lock`` digest): the same data rebuilt from a later commit compares equal, so a version
+    already published stays as it was (its card keeps the commit that made it)."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith(_BUILD_ROWS))
+
+
+def card_metadata(inputs: CardInputs) -> dict[str, Any]:
+    """The YAML metadata block, keys in a fixed order."""
+    total = sum(s.num_rows for s in inputs.splits)
+    return {
+        "license": inputs.license,
+        "language": list(inputs.language),
+        "pretty_name": inputs.pretty_name,
+        "task_categories": ["text-generation"],
+        "task_ids": ["dialogue-modeling"],
+        "annotations_creators": ["machine-generated"],
+        "language_creators": ["machine-generated"],
+        "multilinguality": ["monolingual"],
+        "size_categories": [size_category(total)],
+        "tags": list(inputs.tags),
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s.name, "path": f"data/{s.name}-*.parquet"} for s in inputs.splits],
+            }
+        ],
+    }
+
+
+def render_card(inputs: CardInputs) -> str:
+    """The whole ``README.md``: metadata between ``---`` lines, then the body."""
+    meta = yaml.safe_dump(card_metadata(inputs), sort_keys=False, allow_unicode=True, width=100)
+    sections = [
+        _intro(inputs),
+        _summary(inputs),
+        _fields(inputs),
+        _how_made(inputs),
+        _evaluation(inputs),
+        _validation(inputs),
+        _provenance(inputs),
+        _how_to_load(inputs),
+        _citation(inputs),
+        _limitations(),
+    ]
+    body = "\n\n".join(s.strip("\n") for s in sections)
+    return f"---\n{meta}---\n\n{body}\n"
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def _intro(inputs: CardInputs) -> str:
+    return f"""# {inputs.pretty_name}
+
+Conversational-recommendation (CRS) dialogues about movies, generated by **Interplay**: two
+independently fine-tuned language models talk to each other turn by turn — a **user simulator**
+that knows only a preference summary and the *attributes* of what it is looking for (never a
+title), and a **recommender** that knows nothing but the conversation. The generation is
+*reference-free*: no model sees the target item, so the recommender has to infer the user's
+preferences. Seed profiles come from the real dialogues of {_corpus_name(inputs.corpus)}.
+
+Release `{inputs.version}`."""
+
+
+def _summary(inputs: CardInputs) -> str:
+    rows = [[f"`{s.name}`", str(s.num_rows), ", ".join(f"`{f}`" for f in s.files)] for s in inputs.splits]
+    text = "## Dataset summary\n\nSplits are those of the seed profiles the dialogues were simulated from.\n\n"
+    text += _table(["split", "dialogues", "files"], rows)
+    if inputs.outcomes:
+        total = sum(inputs.outcomes.values()) or 1
+        outcome_rows = [
+            [f"`{name}`", str(count), f"{count / total:.1%}"] for name, count in sorted(inputs.outcomes.items())
+        ]
+        text += "\n\nOutcomes:\n\n" + _table(["outcome", "dialogues", "share"], outcome_rows)
+    if inputs.mean_turns is not None:
+        text += f"\n\nMean length: {inputs.mean_turns:.2f} messages per dialogue."
+    return text
+
+
+def _fields(inputs: CardInputs) -> str:
+    rows = [[f"`{name}`", f"`{_cell(dtype)}`", _cell(COLUMN_DOCS.get(name, ""))] for name, dtype in inputs.columns]
+    return "## Data fields\n\n" + _table(["column", "type", "content"], rows)
+
+
+def _how_made(inputs: CardInputs) -> str:
+    def listed(values: tuple[str, ...]) -> str:
+        return ", ".join(f"`{v}`" for v in values) if values else NOT_AVAILABLE
+
+    text = f"""## How it was made
+
+1. Real dialogues of {_corpus_name(inputs.corpus)} were normalized, their item mentions linked to the
+   movie catalog, and one seed profile (preference summary + target attributes) derived from each
+   dialogue with a liked recommendation.
+2. One base causal language model was fine-tuned with LoRA twice, independently: once as the user
+   simulator (seeker turns), once as the recommender (recommender turns).
+3. Held-out seed profiles were simulated live: both models in one process, turn by turn, until the
+   user accepted a recommendation with its end marker, gave up, or the turn limit was reached.
+4. The dialogues were validated (Great Expectations) and evaluated before this release.
+
+### Models
+
+- User simulator: {listed(inputs.user_models)}
+- Recommender: {listed(inputs.recommender_models)}
+- Simulation parameter hashes: {listed(inputs.params_hashes)}
+"""
+    if inputs.adapter_hashes:
+        rows = [
+            [role, f"`{digest}`" if digest else NOT_AVAILABLE] for role, digest in sorted(inputs.adapter_hashes.items())
+        ]
+        text += "\nLoRA adapters (sha256 of `adapter_model.safetensors`):\n\n" + _table(["role", "sha256"], rows)
+        text += "\n"
+    text += "\nBase model: "
+    if inputs.base_model:
+        text += "\n\n```json\n" + json.dumps(inputs.base_model, indent=2, sort_keys=True, default=str) + "\n```\n"
+    else:
+        text += f"{NOT_AVAILABLE}.\n"
+    text += "\n### Parameters\n\n"
+    if inputs.parameters:
+        dumped = yaml.safe_dump(inputs.parameters, sort_keys=True, allow_unicode=True, width=100)
+        text += "The pipeline's parameters (`params.yaml`) that shaped the data:\n\n```yaml\n" + dumped + "```"
+    else:
+        text += NOT_AVAILABLE + "."
+    return text
+
+
+def _evaluation(inputs: CardInputs) -> str:
+    text = "## Evaluation\n\n"
+    if inputs.evaluation_md and inputs.evaluation_md.strip():
+        return text + _embed_markdown(inputs.evaluation_md)
+    if inputs.metrics:
+        return text + "From `reports/metrics.json`:\n\n" + _metrics_table(inputs.metrics)
+    return text + f"Evaluation report: {NOT_AVAILABLE}."
+
+
+def _validation(inputs: CardInputs) -> str:
+    text = "## Validation\n\n"
+    if not inputs.validation:
+        return text + f"Validation summary: {NOT_AVAILABLE}."
+    if isinstance(inputs.validation.get("datasets"), dict):
+        return text + _validation_report(inputs.validation)
+    rows = [[f"`{_cell(key)}`", _cell(value)] for key, value in _flatten(inputs.validation)]
+    shown, left = rows[:60], len(rows) - 60
+    text += "Summary of the Great Expectations run (`reports/validation.json`):\n\n" + _table(["check", "value"], shown)
+    if left > 0:
+        text += f"\n\n({left} more entries in `reports/validation.json`.)"
+    return text
+
+
+def _validation_report(summary: dict[str, Any]) -> str:
+    """The validate stage's own summary: verdict, one row per dataset, failed expectations."""
+    gated = summary.get("gated") or []
+    verdict = "passed" if summary.get("success") else "failed"
+    text = f"Great Expectations suites (`reports/validation.json`): **{verdict}**"
+    text += f" (gating the release: {', '.join(f'`{g}`' for g in gated) or 'none'}).\n\n"
+    columns = [
+        ("num_dialogues", "dialogues"),
+        ("num_turns", "turns"),
+        ("expectations", "expectations"),
+        ("critical_failed", "critical failed"),
+        ("warnings_failed", "warnings failed"),
+    ]
+    rows = []
+    for name, stats in summary["datasets"].items():
+        stats = stats if isinstance(stats, dict) else {}
+        rows.append([f"`{name}`"] + [_cell(stats.get(key, "")) for key, _ in columns])
+    text += _table(["dataset"] + [title for _, title in columns], rows)
+    for key, title in (("critical_failures", "Critical failures"), ("warnings", "Warnings")):
+        items = [i for i in summary.get(key) or [] if isinstance(i, dict)]
+        if not items:
+            continue
+        text += f"\n\n{title}:\n"
+        for item in items[:20]:
+            what = item.get("description") or item.get("expectation") or "expectation"
+            column = f" (`{item['column']}`)" if item.get("column") else ""
+            observed = item.get("observed_value")
+            seen = f"; observed {_short(observed)}" if observed is not None else ""
+            text += f"\n- `{item.get('dataset', '?')}`: {_cell(what)}{column}{seen}"
+        if len(items) > 20:
+            text += f"\n- … and {len(items) - 20} more"
+    return text
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = _cell(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _provenance(inputs: CardInputs) -> str:
+    def code(value: str | None) -> str:
+        return f"`{value}`" if value else NOT_AVAILABLE
+
+    rows = [
+        ["release version", code(inputs.version)],
+        ["Interplay version", code(inputs.package_version)],
+        ["git commit", code(inputs.git_commit)],
+        ["`dvc.lock` digest (sha256 of its upstream stages)", code(inputs.dvc_lock_digest)],
+        ["corpus", _corpus_name(inputs.corpus)],
+    ]
+    return (
+        "## Provenance\n\n"
+        + _table(["", ""], rows)
+        + "\n\nCheck out the git commit and run `dvc repro` (or `dvc pull`) to reproduce this release."
+    )
+
+
+def _how_to_load(inputs: CardInputs) -> str:
+    if inputs.repo_id:
+        call = f'load_dataset("{inputs.repo_id}", revision="{inputs.version}")'
+    else:
+        call = 'load_dataset("path/to/release")  # this folder'
+    first = inputs.splits[0].name if inputs.splits else "test"
+    return f"""## How to load
+
+```python
+from datasets import load_dataset
+
+dialogues = {call}
+print(dialogues["{first}"][0]["messages"])
+```"""
+
+
+def _citation(inputs: CardInputs) -> str:
+    blocks = [INTERPLAY_BIBTEX, REDIAL_BIBTEX]
+    if inputs.corpus == "inspired":
+        blocks.append(INSPIRED_BIBTEX)
+    text = "## Citation\n\nIf you use these dialogues, please cite Interplay and the corpus of its seed profiles:\n\n"
+    return text + "\n\n".join(f"```bibtex\n{b}\n```" for b in blocks)
+
+
+def _limitations() -> str:
+    return """## Limitations
+
+- The dialogues are machine-generated by small models: turns can be short, repetitive, off-topic,
+  or factually wrong about movies; the two models sometimes echo each other.
+- The user simulator can end a conversation too early, and profile wording sometimes leaks into
+  user turns ("something with genres biography").
+- The recommender often names titles that cannot be linked to the catalog; item ids are linked by
+  fuzzy title matching and can be wrong.
+- `target_item_ids` / `target_titles` come from the real dialogues and were never shown to either
+  model; use them for evaluation only.
+- Preferences and items reflect the seed corpus (English, movies, crowd workers) and its biases.
+- Not for training systems that make decisions about people."""
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _corpus_name(corpus: str) -> str:
+    return {"redial": "ReDial", "inspired": "INSPIRED"}.get(corpus, corpus)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, bool) or value is None:
+        text = json.dumps(value)
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
+    """Scalar leaves as (dotted key, value); short scalar lists joined, longer lists counted."""
+    if isinstance(value, dict):
+        out: list[tuple[str, Any]] = []
+        for key, sub in value.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if depth >= 4:
+                out.append((name, "…"))
+            else:
+                out.extend(_flatten(sub, name, depth + 1))
+        return out
+    if isinstance(value, list):
+        if not value:
+            return [(prefix, "none")]
+        if all(not isinstance(v, dict | list) for v in value) and len(value) <= 10:
+            return [(prefix, ", ".join(_cell(v) for v in value))]
+        return [(prefix, f"{len(value)} items")]
+    return [(prefix, value)]
+
+
+def _metrics_table(metrics: dict[str, Any]) -> str:
+    """Systems as columns when the top level maps system -> metrics, else one key/value list."""
+    systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
+    if systems and len(systems) == len(metrics):
+        flat = {name: dict(_flatten(values)) for name, values in systems.items()}
+        keys: list[str] = []
+        for values in flat.values():
+            keys += [k for k in values if k not in keys]
+        rows = [[f"`{k}`"] + [_cell(flat[s][k]) if k in flat[s] else "" for s in flat] for k in keys]
+        return _table(["metric"] + [f"`{s}`" for s in flat], rows)
+    return _table(["metric", "value"], [[f"`{k}`", _cell(v)] for k, v in _flatten(metrics)])
+
+
+_HEADING = re.compile(r"^(#{1,6})(\s)")
+_IMAGE_LINE = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
+
+
+def _embed_markdown(text: str) -> str:
+    """A report inside the card: its title dropped, headings nested under ours, images left out
+    (their files are not part of the release)."""
+    lines = text.strip("\n").splitlines()
+    if lines and re.match(r"^#\s", lines[0]):
+        lines = lines[1:]
+    levels = [len(m.group(1)) for line in lines if (m := _HEADING.match(line))]
+    shift = 3 - min(levels) if levels else 0
+    out = []
+    in_code = False
+    for line in lines:
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        if not in_code and _IMAGE_LINE.match(line):
+            continue
+        match = _HEADING.match(line) if not in_code else None
+        if match and shift > 0:
+            line = "#" * min(len(match.group(1)) + shift, 6) + line[len(match.group(1)) :]
+        out.append(line)
+    return "\n".join(out).strip("\n")

@@ -1,0 +1,256 @@
+"""Builds ``release/``, the Hub dataset folder: ``data/<split>-NNNNN-of-NNNNN.parquet`` + ``README.md``.
+
+Deterministic: the same inputs give the same bytes (rows sorted by ``dialogue_id``, no schema
+metadata that varies, no timestamps in the card), which is what lets a second publish of the same
+content make no commit. Optional inputs (reports, adapters, ``dvc.lock``, git) that are missing are
+said to be "not available" in the card; only the dialogues are required.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import yaml
+
+import interplay
+from interplay.params import Params
+from interplay.publish.card import CardInputs, SplitInfo, render_card
+from interplay.publish.errors import PublishError
+
+log = logging.getLogger(__name__)
+
+DIALOGUES = Path("data/simulated/dialogues.parquet")
+RELEASE_DIR = Path("release")
+METRICS = Path("reports/metrics.json")
+EVALUATION_MD = Path("reports/evaluation.md")
+VALIDATION = Path("reports/validation.json")
+BASE_PROVENANCE = Path("models/base/provenance.json")
+ADAPTER_FILE = "adapter_model.safetensors"
+ROLES = ("user", "recommender")
+#: Splits in the order they are published when ``publish.splits`` is null.
+SPLIT_ORDER = ("train", "validation", "test")
+#: This stage's own name in dvc.lock: its entry is left out of the digest (it describes the
+#: release being built, so it would change the card it is computed for).
+OWN_STAGE = "publish"
+#: Params sections shown in the card, and keys of them that do not shape the data.
+CARD_SECTIONS = ("model", "preprocess", "finetune", "simulation")
+RUNTIME_KEYS = frozenset({"checkpoint_dir", "task_runner", "dask_address", "save_steps", "eval_batch_size"})
+
+
+@dataclass(frozen=True)
+class ReleaseFolder:
+    """A built release folder: where it is, its splits, and every file in it (relative, sorted)."""
+
+    path: Path
+    splits: tuple[SplitInfo, ...]
+    files: tuple[str, ...]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit(root: Path) -> str | None:
+    """``git rev-parse HEAD`` of the project, or None without git or outside a repository."""
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = proc.stdout.strip()
+    return commit if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
+
+
+def dvc_lock_digest(path: Path) -> str | None:
+    """sha256 of ``dvc.lock``'s entries for the stages before publish (canonical JSON).
+
+    This stage's own entry is left out: DVC rewrites it after every publish, so including it would
+    change the card (and refuse the version) on a rerun with identical data.
+    """
+    if not path.is_file():
+        return None
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return hashlib.sha256(raw).hexdigest()
+    if not isinstance(data, dict):
+        return hashlib.sha256(raw).hexdigest()
+    stages = {k: v for k, v in (data.get("stages") or {}).items() if k != OWN_STAGE}
+    canonical = json.dumps({"schema": data.get("schema"), "stages": stages}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PublishError(f"{path}: not valid JSON ({exc}); rerun the stage that writes it") from None
+    return data if isinstance(data, dict) else {"value": data}
+
+
+def _publish_order(present: set[str], wanted: list[str] | None, source: Path) -> list[str]:
+    if wanted is None:
+        order = [s for s in SPLIT_ORDER if s in present] + sorted(present - set(SPLIT_ORDER))
+        if not order:
+            raise PublishError(f"{source} has no dialogues: nothing to publish (run the simulate stage)")
+        return order
+    missing = [s for s in wanted if s not in present]
+    if missing:
+        raise PublishError(
+            f"publish.splits asks for {missing} but {source} has no dialogues simulated from "
+            f"{'that split' if len(missing) == 1 else 'those splits'} (it has: {sorted(present) or 'none'}); "
+            "simulate them (simulation.profile_splits) or remove them from publish.splits"
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def _prepare(table: pa.Table) -> pa.Table:
+    """Rows in a fixed order, no pandas/writer metadata: the same rows give the same bytes."""
+    if "dialogue_id" in table.column_names and table.num_rows:
+        table = table.sort_by([("dialogue_id", "ascending")])
+    return table.replace_schema_metadata(None).combine_chunks()
+
+
+def _write_split(table: pa.Table, split: str, data_dir: Path, max_rows: int) -> tuple[str, ...]:
+    shards = max(1, math.ceil(table.num_rows / max_rows))
+    names = []
+    for index in range(shards):
+        name = f"{split}-{index:05d}-of-{shards:05d}.parquet"
+        part = table.slice(index * max_rows, max_rows)
+        pq.write_table(part, data_dir / name, compression="snappy", row_group_size=10_000)
+        names.append(f"data/{name}")
+    return tuple(names)
+
+
+def _unique(table: pa.Table, column: str) -> tuple[str, ...]:
+    if column not in table.column_names:
+        return ()
+    values = pc.unique(table[column]).to_pylist()
+    return tuple(sorted(str(v) for v in values if v is not None))
+
+
+def _parameters(params: Params) -> dict[str, Any]:
+    out: dict[str, Any] = {"seed": params.seed, "corpus": {"name": params.corpus.name}}
+    for name in CARD_SECTIONS:
+        section = getattr(params, name, None)
+        if section is not None:
+            values = section.model_dump(mode="json")
+            out[name] = {k: _prune(v) for k, v in values.items() if k not in RUNTIME_KEYS}
+    return out
+
+
+def _prune(value: Any) -> Any:
+    """Nested settings without their unset (null) entries, e.g. per-role overrides left empty."""
+    if isinstance(value, dict):
+        return {k: _prune(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def build_release(params: Params, root: Path, out_dir: Path | None = None) -> ReleaseFolder:
+    """Write the release folder (default ``<root>/release``) from the pipeline's outputs."""
+    settings = params.publish
+    source = root / DIALOGUES
+    if not source.is_file():
+        raise PublishError(f"{source} is missing: run the simulate stage first (`dvc repro simulate`)")
+    try:
+        dialogues = pq.read_table(source)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PublishError(f"{source}: cannot be read as parquet ({exc}); rerun the simulate stage") from None
+    if "split" not in dialogues.column_names:
+        raise PublishError(f"{source} has no 'split' column: it is not an Interplay dialogues file")
+    present = {s for s in pc.unique(dialogues["split"]).to_pylist() if s is not None}
+    order = _publish_order(present, settings.splits, source)
+
+    out = out_dir or root / RELEASE_DIR
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "data").mkdir(parents=True)
+    try:
+        splits = _write_folder(params, root, dialogues, order, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    files = tuple(sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()))
+    log.info(
+        "release folder %s: %s",
+        out,
+        ", ".join(f"{s.name} ({s.num_rows} dialogues)" for s in splits),
+    )
+    return ReleaseFolder(path=out, splits=splits, files=files)
+
+
+def _write_folder(
+    params: Params, root: Path, dialogues: pa.Table, order: list[str], tmp: Path
+) -> tuple[SplitInfo, ...]:
+    """The parquet splits and the card, written into ``tmp``."""
+    settings = params.publish
+
+    splits: list[SplitInfo] = []
+    published: list[pa.Table] = []
+    for split in order:
+        part = _prepare(dialogues.filter(pc.equal(dialogues["split"], split)))
+        files = _write_split(part, split, tmp / "data", settings.max_rows_per_shard)
+        splits.append(SplitInfo(name=split, num_rows=part.num_rows, files=files))
+        published.append(part)
+    rows = pa.concat_tables(published)
+
+    outcomes = dict(Counter(str(v) for v in rows["outcome"].to_pylist())) if "outcome" in rows.column_names else {}
+    mean_turns = None
+    if "num_turns" in rows.column_names and rows.num_rows:
+        mean_turns = pc.mean(rows["num_turns"]).as_py()
+    adapters = {}
+    for role in ROLES:
+        path = root / "models" / role / ADAPTER_FILE
+        adapters[role] = file_sha256(path) if path.is_file() else None
+    evaluation_md = (root / EVALUATION_MD).read_text(encoding="utf-8") if (root / EVALUATION_MD).is_file() else None
+
+    inputs = CardInputs(
+        pretty_name=settings.pretty_name,
+        license=settings.license,
+        language=tuple(settings.language),
+        tags=tuple(settings.tags),
+        version=settings.version,
+        repo_id=settings.repo_id,
+        corpus=params.corpus.name,
+        splits=tuple(splits),
+        columns=tuple((f.name, str(f.type)) for f in rows.schema),
+        outcomes=outcomes,
+        mean_turns=mean_turns,
+        user_models=_unique(rows, "user_model"),
+        recommender_models=_unique(rows, "recommender_model"),
+        params_hashes=_unique(rows, "params_hash"),
+        adapter_hashes=adapters,
+        base_model=_read_json(root / BASE_PROVENANCE),
+        parameters=_parameters(params),
+        evaluation_md=evaluation_md,
+        metrics=_read_json(root / METRICS),
+        validation=_read_json(root / VALIDATION),
+        package_version=interplay.__version__,
+        git_commit=git_commit(root),
+        dvc_lock_digest=dvc_lock_digest(root / "dvc.lock"),
+    )
+    (tmp / "README.md").write_text(render_card(inputs), encoding="utf-8", newline="\n")
+    return tuple(splits)

@@ -1,0 +1,68 @@
+"""Shards as Prefect tasks on a Dask cluster (``simulation.task_runner: dask``).
+
+Each shard is one task; a worker process loads the models and the catalog once (a per-process
+cache, keyed by what was loaded) and reuses them for every shard it is given. A shard's dialogues
+depend only on its own seed, so the combined file is the same as a local run's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+
+from interplay.params import Params
+from interplay.simulation import shards
+from interplay.simulation.run import ShardJob, simulate_shard
+
+
+@functools.lru_cache(maxsize=2)
+def _worker_state(params_json: str, root: str, variant: str) -> tuple[Any, Any]:
+    """Models and title index of this worker process, loaded on its first shard."""
+    from interplay.simulation.runtime import load_players
+    from interplay.simulation.stage import read_catalog
+
+    params = Params.model_validate(json.loads(params_json))
+    loaded = load_players(params, Path(root), variant)  # type: ignore[arg-type]
+    index, _ = read_catalog(Path(root))
+    return loaded.players, index
+
+
+@task(task_run_name="shard-{index}", retries=1)
+def simulate_shard_task(
+    params_json: str, root: str, variant: str, job: ShardJob, index: int, profiles: list[dict[str, Any]], work_dir: str
+) -> str:
+    players, title_index = _worker_state(params_json, root, variant)
+    table, _ = simulate_shard(job, index, profiles, players, title_index)
+    path = shards.shard_path(Path(work_dir), index)
+    shards.write_parquet_atomic(table, path)
+    return str(path)
+
+
+def run_on_dask(
+    params: Params, root: Path, variant: str, job: ShardJob, plan: list[list[dict[str, Any]]],
+    pending: list[int], work_dir: Path, n_workers: int = 2,
+) -> list[str]:
+    """Run the pending shards on the cluster at ``simulation.dask_address`` (or a local one)."""
+    from prefect_dask import DaskTaskRunner
+
+    address = params.simulation.dask_address
+    runner = (
+        DaskTaskRunner(address=address)
+        if address
+        else DaskTaskRunner(cluster_kwargs={"n_workers": n_workers, "threads_per_worker": 1, "processes": True})
+    )
+    params_json = params.model_dump_json()
+
+    @flow(name=f"simulate-{variant}-shards", task_runner=runner)
+    def shards_flow() -> list[str]:
+        futures = [
+            simulate_shard_task.submit(params_json, str(root), variant, job, i, plan[i], str(work_dir))
+            for i in pending
+        ]
+        return [future.result() for future in futures]
+
+    return shards_flow()

@@ -1,0 +1,306 @@
+"""LoRA fine-tuning of one role with the transformers Trainer.
+
+The Trainer brings checkpoints and resume, seeding, length-grouped batches and bf16 on a GPU.
+Two things are ours: the loss projects hidden states onto the 49k-token vocabulary only where a
+label is supervised (most positions of a user-simulator example are its profile prompt, so this
+saves much of the step), and validation loss is averaged over tokens, not batches, so that its
+exponential is the perplexity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from interplay.params import FinetuneSettings
+from interplay.training.chat import IGNORE_INDEX, Encoded
+from interplay.training.data import PadCollator, sorted_batches, to_dataset
+
+logger = logging.getLogger(__name__)
+
+FINGERPRINT_FILE = "fingerprint.json"
+BEFORE_FILE = "validation_before.json"
+
+
+def use_bf16(precision: str) -> bool:
+    """bf16 on a GPU that supports it (``auto``); float32 on the CPU unless asked for bf16.
+
+    CPUs with AVX512-BF16 run bf16 autocast about twice as fast, others slower: opt-in there.
+    """
+    if precision == "float32":
+        return False
+    if precision == "bfloat16":
+        return True
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def supervised_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Mean next-token loss over supervised positions, projecting only those onto the vocabulary."""
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = causal.get_decoder()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    keep = targets != IGNORE_INDEX
+    logits = causal.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    count = int(keep.sum())
+    loss = F.cross_entropy(logits, targets[keep], reduction="sum") / max(count, 1)
+    return loss, count
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: torch.nn.Module,
+    examples: list[Encoded],
+    pad_token_id: int,
+    batch_size: int,
+    bf16: bool = False,
+) -> dict[str, float]:
+    """Token-averaged validation loss and its perplexity."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    collate = PadCollator(pad_token_id)
+    total = 0.0
+    tokens = 0
+    lengths = [e.length for e in examples]
+    for batch_ids in sorted_batches(lengths, batch_size):
+        batch = collate([{"input_ids": examples[i].input_ids, "labels": examples[i].labels} for i in batch_ids])
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss, count = supervised_loss(model, batch)
+        total += float(loss) * count
+        tokens += count
+    model.train(was_training)
+    mean = total / max(tokens, 1)
+    return {"loss": mean, "perplexity": math.exp(mean), "tokens": tokens}
+
+
+@dataclass
+class Throughput:
+    """Supervised tokens seen by the trainer, shared with the progress bar."""
+
+    tokens: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def per_second(self) -> float:
+        return self.tokens / max(time.perf_counter() - self.started, 1e-9)
+
+
+def _trainer_classes():
+    """Trainer subclass and progress callback, defined lazily so importing this module is cheap."""
+    from tqdm.auto import tqdm
+    from transformers import Trainer, TrainerCallback
+
+    class SupervisedTrainer(Trainer):
+        """Trainer whose loss is :func:`supervised_loss` (a per-batch mean)."""
+
+        loss_is_scaled_for_ga = False
+
+        def __init__(self, *args: Any, throughput: Throughput, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.throughput = throughput
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss, count = supervised_loss(model, inputs)
+            if model.training:
+                self.throughput.tokens += count
+            return (loss, None) if return_outputs else loss
+
+    class ProgressBar(TrainerCallback):
+        """One bar: step, last loss, supervised tokens per second."""
+
+        def __init__(self, throughput: Throughput, desc: str) -> None:
+            self.throughput = throughput
+            self.desc = desc
+            self.bar = None
+            self.loss = float("nan")
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.throughput.tokens = 0
+            self.throughput.started = time.perf_counter()
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.desc, unit="step")
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.loss = float(logs["loss"])
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+                self.bar.set_postfix(loss=f"{self.loss:.3f}", tok_s=f"{self.throughput.per_second():.0f}")
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.close()
+
+    return SupervisedTrainer, ProgressBar
+
+
+def fingerprint(settings: FinetuneSettings, seed: int, base_sha: Any, train: list[Encoded]) -> str:
+    """What a checkpoint was made from; a checkpoint of anything else is not resumed."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([settings.model_dump(), seed, base_sha], sort_keys=True).encode())
+    for example in train:
+        digest.update(json.dumps([example.input_ids, example.labels]).encode())
+    return digest.hexdigest()
+
+
+def _prepare_checkpoints(checkpoint_dir: Path, key: str) -> str | None:
+    """Keep the directory when it holds checkpoints of this exact run; return the last one."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    marker = checkpoint_dir / FINGERPRINT_FILE
+    if checkpoint_dir.exists():
+        stored = json.loads(marker.read_text()).get("fingerprint") if marker.exists() else None
+        if stored != key:
+            logger.info("checkpoints in %s are of another run; starting over", checkpoint_dir)
+            shutil.rmtree(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"fingerprint": key}) + "\n")
+    return get_last_checkpoint(str(checkpoint_dir))
+
+
+def load_base(base_dir: Path):
+    """Model and tokenizer from a materialized base folder (safetensors only)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    model = AutoModelForCausalLM.from_pretrained(
+        base_dir, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
+    )
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def train_adapter(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    train: list[Encoded],
+    validation: list[Encoded],
+    settings: FinetuneSettings,
+    seed: int,
+    out_dir: Path,
+    checkpoint_dir: Path,
+    base_sha: Any = None,
+    adapter_name: str = "default",
+    base_reference: str | None = None,
+    callbacks: list[Any] | None = None,
+) -> dict[str, Any]:
+    """Train a LoRA adapter, save it to ``out_dir`` and return the metrics.
+
+    A previous run killed with the same inputs resumes from its last checkpoint.
+    """
+    from peft import LoraConfig, get_peft_model
+    from transformers import PrinterCallback, TrainingArguments, set_seed
+
+    if not train:
+        raise ValueError("no training examples with trained-role tokens")
+    bf16 = use_bf16(settings.precision)
+    key = fingerprint(settings, seed, base_sha, train)
+    resume = _prepare_checkpoints(checkpoint_dir, key)
+
+    set_seed(seed)
+    lora = LoraConfig(
+        r=settings.lora_r,
+        lora_alpha=settings.lora_alpha,
+        lora_dropout=settings.lora_dropout,
+        target_modules=list(settings.lora_target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    peft_model = get_peft_model(model, lora)
+    if torch.cuda.is_available():
+        peft_model.to("cuda")
+    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    pad_id = tokenizer.pad_token_id
+
+    before_file = checkpoint_dir / BEFORE_FILE
+    if before_file.exists():
+        before = json.loads(before_file.read_text())
+    else:
+        logger.info("validation loss before training (%d examples)", len(validation))
+        before = evaluate_loss(peft_model, validation, pad_id, settings.eval_batch_size, bf16)
+        before_file.write_text(json.dumps(before) + "\n")
+    logger.info("validation loss before: %.4f", before["loss"])
+
+    args = TrainingArguments(
+        output_dir=str(checkpoint_dir),
+        seed=seed,
+        data_seed=seed,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        warmup_steps=settings.warmup_steps,
+        lr_scheduler_type="linear",
+        max_steps=settings.max_steps or -1,
+        num_train_epochs=settings.epochs,
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        remove_unused_columns=False,
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        save_total_limit=2,
+        logging_steps=1,
+        report_to="none",
+        disable_tqdm=True,
+        bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+    )
+    trainer_cls, progress_cls = _trainer_classes()
+    throughput = Throughput()
+    trainer = trainer_cls(
+        model=peft_model,
+        args=args,
+        train_dataset=to_dataset(train),
+        data_collator=PadCollator(pad_id),
+        throughput=throughput,
+        callbacks=[progress_cls(throughput, desc=f"finetune {out_dir.name}"), *(callbacks or [])],
+    )
+    trainer.remove_callback(PrinterCallback)
+    if resume:
+        logger.info("resuming from %s", resume)
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    train_seconds = time.perf_counter() - started
+    supervised_per_s = throughput.tokens / train_seconds if throughput.tokens else 0.0
+
+    after = evaluate_loss(peft_model, validation, pad_id, settings.eval_batch_size, bf16)
+    logger.info("validation loss after: %.4f (before %.4f)", after["loss"], before["loss"])
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if base_reference is not None:
+        peft_model.peft_config["default"].base_model_name_or_path = base_reference
+    peft_model.save_pretrained(str(out_dir), safe_serialization=True)
+    metrics = {
+        "validation_loss_before": before["loss"],
+        "validation_loss_after": after["loss"],
+        "perplexity_before": before["perplexity"],
+        "perplexity_after": after["perplexity"],
+        "validation_examples": len(validation),
+        "validation_tokens": after["tokens"],
+        "train_examples": len(train),
+        "train_steps": int(result.global_step),
+        "resumed_from_step": int(Path(resume).name.split("-")[-1]) if resume else 0,
+        "train_seconds": round(train_seconds, 2),
+        "train_loss": float(result.training_loss),
+        "supervised_tokens_per_second": round(supervised_per_s, 1),
+        "trainable_parameters": trainable,
+        "precision": "bfloat16" if bf16 else "float32",
+        "seed": seed,
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics

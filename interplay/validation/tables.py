@@ -1,0 +1,198 @@
+"""The tables the validation suites run on, built from dialogue rows.
+
+- **dialogues**: one row per dialogue, the contract's columns as read plus derived checks
+  (``schema_ok__<column>`` for nested columns, ``accepted_in_recommended``, ``leaked`` ...);
+- **turns**: one row per message (``dialogue_id``, ``turn``, ``role``, ``content``,
+  ``num_words``, ``role_alternates``, ``is_duplicate``);
+- **bigrams**: one row per word bigram of a turn (``role``, ``bigram``), so that a role's
+  distinct-2 is the proportion of unique values of ``bigram`` among that role's rows.
+
+Derived columns never raise on malformed input: a value of the wrong shape makes its check
+False, and the expectation on it names the offending rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from interplay import metrics
+
+#: Every column of a generated-dialogue file (the contract between simulate and validate).
+CONTRACT_COLUMNS: tuple[str, ...] = (
+    "dialogue_id",
+    "source",
+    "split",
+    "messages",
+    "item_mentions",
+    "profile_id",
+    "preference_summary",
+    "target_attributes",
+    "target_attributes_text",
+    "target_item_ids",
+    "target_titles",
+    "recommended_item_ids",
+    "accepted_item_id",
+    "outcome",
+    "termination_reason",
+    "num_turns",
+    "seed",
+    "user_model",
+    "recommender_model",
+    "params_hash",
+)
+#: Scalar columns that must be non-null strings / integers; ``accepted_item_id`` may be null.
+STR_COLUMNS: tuple[str, ...] = (
+    "dialogue_id",
+    "source",
+    "split",
+    "profile_id",
+    "preference_summary",
+    "target_attributes_text",
+    "outcome",
+    "termination_reason",
+    "user_model",
+    "recommender_model",
+    "params_hash",
+)
+NULLABLE_STR_COLUMNS: tuple[str, ...] = ("accepted_item_id",)
+INT_COLUMNS: tuple[str, ...] = ("num_turns", "seed")
+NESTED_COLUMNS: tuple[str, ...] = (
+    "messages",
+    "item_mentions",
+    "target_attributes",
+    "target_item_ids",
+    "target_titles",
+    "recommended_item_ids",
+)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _messages_ok(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(m, Mapping) and "role" in m and "content" in m for m in value
+    )
+
+
+def _mentions_ok(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(m, Mapping)
+        and isinstance(m.get("item_id"), str)
+        and isinstance(m.get("title"), str)
+        and isinstance(m.get("turn"), int)
+        and m.get("role") in metrics.ROLES
+        for m in value
+    )
+
+
+def _attributes_ok(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and all(_is_str_list(value.get(f)) for f in ("genres", "directors", "actors"))
+        and (value.get("decade") is None or isinstance(value.get("decade"), str))
+    )
+
+
+_NESTED_CHECKS = {
+    "messages": _messages_ok,
+    "item_mentions": _mentions_ok,
+    "target_attributes": _attributes_ok,
+    "target_item_ids": _is_str_list,
+    "target_titles": _is_str_list,
+    "recommended_item_ids": _is_str_list,
+}
+
+
+def _mentions_consistent(row: Mapping[str, Any]) -> bool:
+    """Every mention points at an existing turn spoken by the mention's role."""
+    messages = row.get("messages")
+    mentions = row.get("item_mentions")
+    if not _messages_ok(messages) or not _mentions_ok(mentions):
+        return False
+    return all(
+        0 <= m["turn"] < len(messages) and messages[m["turn"]].get("role") == m["role"]
+        for m in mentions
+    )
+
+
+def _accepted_in_recommended(row: Mapping[str, Any]) -> bool:
+    accepted = row.get("accepted_item_id")
+    if accepted is None:
+        return True
+    recommended = row.get("recommended_item_ids")
+    return isinstance(recommended, list) and accepted in recommended
+
+
+def _leaked(row: Mapping[str, Any], threshold: float) -> bool:
+    try:
+        return metrics.dialogue_leaks(row, threshold)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return True  # malformed beyond reading: flagged here and by its schema check
+
+
+def dialogue_table(rows: Sequence[Mapping[str, Any]], threshold: float = 90.0) -> pd.DataFrame:
+    """One row per dialogue: the file's columns plus the derived checks."""
+    frame = pd.DataFrame(list(rows)) if rows else pd.DataFrame(columns=list(CONTRACT_COLUMNS))
+    frame.insert(0, "row", range(len(frame)))
+    derived: dict[str, list[Any]] = {
+        "num_messages": [len(r["messages"]) if _messages_ok(r.get("messages")) else -1 for r in rows],
+        "mentions_consistent": [_mentions_consistent(r) for r in rows],
+        "accepted_in_recommended": [_accepted_in_recommended(r) for r in rows],
+        "accepted_has_item": [
+            r.get("outcome") != "accepted" or r.get("accepted_item_id") is not None for r in rows
+        ],
+        "leaked": [_leaked(r, threshold) for r in rows],
+        "is_accepted": [float(r.get("outcome") == "accepted") for r in rows],
+    }
+    for column, check in _NESTED_CHECKS.items():
+        derived[f"schema_ok__{column}"] = [bool(check(r.get(column))) for r in rows]
+    for name, values in derived.items():
+        frame[name] = pd.Series(values, index=frame.index, dtype=None if values else "object")
+    return frame
+
+
+def turn_table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per message of every dialogue."""
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        messages = row.get("messages")
+        if not isinstance(messages, list):
+            continue
+        contents = [m.get("content") if isinstance(m, Mapping) else None for m in messages]
+        duplicates = metrics.duplicate_turn_flags(
+            [c if isinstance(c, str) else None for c in contents]
+        )
+        previous = None
+        for turn, message in enumerate(messages):
+            role = message.get("role") if isinstance(message, Mapping) else None
+            content = contents[turn]
+            records.append(
+                {
+                    "dialogue_id": row.get("dialogue_id"),
+                    "turn": turn,
+                    "role": role,
+                    "content": content,
+                    "num_words": metrics.word_count(content) if isinstance(content, str) else 0,
+                    "role_alternates": turn == 0 or role != previous,
+                    "is_duplicate": float(duplicates[turn]),
+                }
+            )
+            previous = role
+    columns = ["dialogue_id", "turn", "role", "content", "num_words", "role_alternates", "is_duplicate"]
+    return pd.DataFrame(records, columns=columns)
+
+
+def bigram_table(turns: pd.DataFrame) -> pd.DataFrame:
+    """One row per word bigram of each turn, with the turn's role."""
+    records = [
+        {"role": role, "bigram": " ".join(gram)}
+        for role, content in zip(turns["role"], turns["content"], strict=True)
+        if isinstance(content, str)
+        for gram in metrics.ngrams(metrics.tokenize(content), 2)
+    ]
+    return pd.DataFrame(records, columns=["role", "bigram"])

@@ -1,0 +1,12 @@
+"""Stage finetune_recommender: LoRA adapter of the recommender role into models/recommender/ (with metrics.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interplay.params import Params
+from interplay.training.roles import finetune_role
+
+
+def run(params: Params, root: Path, **kwargs: object) -> None:
+    finetune_role(params, root, "recommender")

@@ -1,0 +1,14 @@
+"""simulate stage: the fine-tuned pair talks live from held-out seed profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interplay.params import Params
+from interplay.simulation.stage import simulate_pairs
+
+OUT = Path("data/simulated/dialogues.parquet")
+
+
+def run(params: Params, root: Path) -> None:
+    simulate_pairs(params, root, "interplay", params.simulation.num_profiles, OUT)

@@ -1,0 +1,126 @@
+"""Hand-made dialogues in the generated-dialogue contract, shared by the metric and gate tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+ATTRS_COMEDY = {"genres": ["comedy"], "decade": "2000s", "directors": ["Jay Chandrasekhar"], "actors": []}
+ATTRS_HORROR = {"genres": ["horror"], "decade": "1980s", "directors": [], "actors": ["Jack Nicholson"]}
+
+#: A tiny catalog: item_id -> metadata (as evaluation reads it from catalog.parquet).
+CATALOG = [
+    {"item_id": "1", "title": "Super Troopers (2001)", "year": 2001, "genres": ["comedy", "crime"],
+     "directors": ["Jay Chandrasekhar"], "actors": ["Jay Chandrasekhar", "Kevin Heffernan"]},
+    {"item_id": "2", "title": "Beerfest (2006)", "year": 2006, "genres": ["comedy"],
+     "directors": ["Jay Chandrasekhar"], "actors": ["Kevin Heffernan"]},
+    {"item_id": "3", "title": "The Shining (1980)", "year": 1980, "genres": ["horror", "drama"],
+     "directors": ["Stanley Kubrick"], "actors": ["Jack Nicholson"]},
+    {"item_id": "4", "title": "Halloween (1978)", "year": 1978, "genres": ["horror"],
+     "directors": ["John Carpenter"], "actors": ["Jamie Lee Curtis"]},
+    {"item_id": "5", "title": "Paddington (2014)", "year": 2014, "genres": ["family"],
+     "directors": ["Paul King"], "actors": ["Ben Whishaw"]},
+]
+
+
+def _msg(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+def dialogue(
+    dialogue_id: str,
+    messages: list[tuple[str, str]],
+    *,
+    source: str = "interplay",
+    mentions: list[tuple[str, str, int, str]] = (),
+    targets: list[tuple[str, str]] = (("2", "Beerfest (2006)"),),
+    attributes: dict[str, Any] | None = None,
+    recommended: list[str] | None = None,
+    accepted: str | None = None,
+    outcome: str = "gave_up",
+) -> dict[str, Any]:
+    item_mentions = [{"item_id": i, "title": t, "turn": turn, "role": r} for i, t, turn, r in mentions]
+    if recommended is None:
+        recommended = list(dict.fromkeys(m["item_id"] for m in item_mentions if m["role"] == "recommender"))
+    return {
+        "dialogue_id": dialogue_id,
+        "source": source,
+        "split": "test",
+        "messages": [_msg(r, c) for r, c in messages],
+        "item_mentions": item_mentions,
+        "profile_id": f"p-{dialogue_id}",
+        "preference_summary": "You love goofy comedies.",
+        "target_attributes": copy.deepcopy(attributes or ATTRS_COMEDY),
+        "target_attributes_text": "A comedy from the 2000s.",
+        "target_item_ids": [t[0] for t in targets],
+        "target_titles": [t[1] for t in targets],
+        "recommended_item_ids": recommended,
+        "accepted_item_id": accepted,
+        "outcome": outcome,
+        "termination_reason": "end_marker" if outcome == "accepted" else outcome,
+        "num_turns": len(messages),
+        "seed": 13,
+        "user_model": "user-adapter",
+        "recommender_model": "recommender-adapter",
+        "params_hash": "abc123",
+    }
+
+
+def clean_dialogues(source: str = "interplay") -> list[dict[str, Any]]:
+    """Four well-formed, leak-free dialogues (two accepted)."""
+    return [
+        dialogue(
+            "d1",
+            [
+                ("user", "Hi! I want something funny to watch tonight."),
+                ("recommender", "Have you seen Super Troopers (2001)? It is a goofy cop comedy."),
+                ("user", "Yes, loved it. Anything else like that?"),
+                ("recommender", "Then try Beerfest (2006), same crew and just as silly."),
+                ("user", "Perfect, I will watch that one, thanks!"),
+            ],
+            source=source,
+            mentions=[("1", "Super Troopers (2001)", 1, "recommender"), ("2", "Beerfest (2006)", 3, "recommender")],
+            accepted="2",
+            outcome="accepted",
+        ),
+        dialogue(
+            "d2",
+            [
+                ("recommender", "Hello, what kind of movies do you enjoy?"),
+                ("user", "I like scary movies from the eighties with great actors."),
+                ("recommender", "You might like The Shining (1980) with Jack Nicholson."),
+                ("user", "Sounds great, thank you."),
+            ],
+            source=source,
+            mentions=[("3", "The Shining (1980)", 2, "recommender")],
+            targets=[("3", "The Shining (1980)")],
+            attributes=ATTRS_HORROR,
+            accepted="3",
+            outcome="accepted",
+        ),
+        dialogue(
+            "d3",
+            [
+                ("user", "Can you suggest a horror movie?"),
+                ("recommender", "Halloween (1978) is a classic slasher."),
+                ("user", "Not really my thing, bye."),
+            ],
+            source=source,
+            mentions=[("4", "Halloween (1978)", 1, "recommender")],
+            targets=[("3", "The Shining (1980)")],
+            attributes=ATTRS_HORROR,
+            outcome="gave_up",
+        ),
+        dialogue(
+            "d4",
+            [
+                ("user", "Any family films you would recommend?"),
+                ("recommender", "Paddington (2014) is charming for all ages."),
+                ("user", "Nice, what else is there?"),
+                ("recommender", "Maybe a comedy like Beerfest (2006)?"),
+            ],
+            source=source,
+            mentions=[("5", "Paddington (2014)", 1, "recommender"), ("2", "Beerfest (2006)", 3, "recommender")],
+            outcome="max_turns",
+        ),
+    ]

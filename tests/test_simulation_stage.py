@@ -1,0 +1,105 @@
+"""The simulate and baselines stages on a tiny workspace: files, baselines, and Dask shards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from interplay.params import Params
+from interplay.preprocess.artifacts import CATALOG_SCHEMA, PROFILES_SCHEMA
+from interplay.simulation.baselines import parse_script, script_conversation
+from interplay.simulation.stage import simulate_pairs, write_reference_dependent
+from interplay.textmatch import TitleIndex
+
+CATALOG = [
+    {"item_id": "1", "title": "Zebra Quest (1999)", "name": "Zebra Quest", "year": 1999,
+     "genres": ["comedy"], "directors": ["Ann Lee"], "actors": ["Bo Ray"]},
+    {"item_id": "2", "title": "Moon Harbor (2004)", "name": "Moon Harbor", "year": 2004,
+     "genres": ["drama"], "directors": [], "actors": []},
+]
+
+
+def _profiles(n: int) -> list[dict]:
+    return [
+        {
+            "profile_id": f"p{i:03d}", "dialogue_id": f"d{i:03d}", "split": "test",
+            "preference_summary": "You love gentle comedies such as Moon Harbor (2004).",
+            "target_attributes": {"genres": ["comedy"], "decade": "1990s", "directors": [], "actors": []},
+            "target_attributes_text": "A comedy from the 1990s.",
+            "target_item_ids": ["1"], "target_titles": ["Zebra Quest (1999)"],
+            "opening_role": "user" if i % 2 else "recommender",
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """models/base + both adapters + processed profiles and catalog, all tiny."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from tiny_lm import save_tiny
+
+    from interplay.training.finetune import load_base
+
+    root = tmp_path_factory.mktemp("ws")
+    base = save_tiny(root / "models" / "base")
+    (base / "provenance.json").write_text(json.dumps({"weights_sha256": {"model.safetensors": "tiny"}}))
+    for seed, role in enumerate(("user", "recommender")):
+        model, _ = load_base(base)
+        torch.manual_seed(seed)
+        config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        get_peft_model(model, config).save_pretrained(root / "models" / role)
+    processed = root / "data" / "processed"
+    processed.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(_profiles(6), schema=PROFILES_SCHEMA), processed / "profiles.parquet")
+    pq.write_table(pa.Table.from_pylist(CATALOG, schema=CATALOG_SCHEMA), processed / "catalog.parquet")
+    return root
+
+
+def _params(**simulation: object) -> Params:
+    base = {"num_profiles": 4, "max_turns": 4, "batch_size": 2, "shard_size": 2,
+            "user": {"max_new_tokens": 6}, "recommender": {"max_new_tokens": 6},
+            "zero_shot": {"num_profiles": 2}, "reference_dependent": {"num_profiles": 2}}
+    return Params.model_validate({"simulation": {**base, **simulation}})
+
+
+def test_script_parsing_and_outcome() -> None:
+    script = "User: hi, I want a comedy\nuser: from the 90s\nRecommender: Try Zebra Quest (1999).\nUser: Great, thanks!"
+    assert [t["role"] for t in parse_script(script)] == ["user", "recommender", "user"]
+    index = TitleIndex.build([("1", "Zebra Quest", 1999)])
+    conversation = script_conversation(_profiles(1)[0], script, max_turns=6, index=index, link_cutoff=90)
+    assert conversation.termination_reason == "script_end"
+    assert conversation.recommended_item_ids == ["1"]
+
+
+def test_interplay_rows_carry_models_and_profiles(workspace: Path) -> None:
+    out = simulate_pairs(_params(), workspace, "interplay", 4, Path("data/simulated/dialogues.parquet"))
+    rows = pq.read_table(out).to_pylist()
+    assert len(rows) == 4
+    assert all(r["source"] == "interplay" and "+lora:" in r["user_model"] for r in rows)
+    assert rows[0]["user_model"] != rows[0]["recommender_model"]  # two adapters
+
+
+def test_baselines_write_their_files(workspace: Path) -> None:
+    zero = simulate_pairs(_params(), workspace, "zero_shot", 2, Path("data/baselines/zero_shot.parquet"))
+    scripted = write_reference_dependent(_params(), workspace, Path("data/baselines/reference_dependent.parquet"))
+    assert pq.read_table(zero).num_rows == 2
+    table = pq.read_table(scripted).to_pylist()
+    assert len(table) == 2 and all(r["source"] == "reference_dependent" for r in table)
+    assert all("+lora" not in r["user_model"] for r in table)
+
+
+@pytest.mark.slow
+def test_dask_shards_match_a_local_run(workspace: Path) -> None:
+    local = simulate_pairs(_params(), workspace, "interplay", 4, Path("local.parquet")).read_bytes()
+    dask = simulate_pairs(
+        _params(task_runner="dask", shard_size=1), workspace, "interplay", 4, Path("dask.parquet")
+    )
+    one_per_shard = simulate_pairs(_params(shard_size=1), workspace, "interplay", 4, Path("local1.parquet"))
+    assert dask.read_bytes() == one_per_shard.read_bytes()
+    assert pq.read_table(dask).num_rows == 4 and local
