@@ -9,6 +9,7 @@ without starting ``dvc`` at all. Adding a stage is one entry in ``dvc.yaml`` and
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import subprocess
@@ -28,6 +29,7 @@ from prefect import flow, task  # noqa: E402  (Prefect reads PREFECT_HOME when i
 from prefect.states import State  # noqa: E402
 
 from interplay.params import load_params  # noqa: E402
+from interplay.releases import ReleaseError, record_release, tag_release  # noqa: E402
 from interplay.stage_keys import StageSpec, load_stages, outputs_present, stage_keys  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -85,38 +87,72 @@ def run_stage(name: str, key: str, root: str) -> str:
     return key
 
 
+#: Stages whose failures can be transient (network), retried by Prefect.
+RETRIES: dict[str, int] = {"publish": 2}
+
+
 def _run(plan: Plan, name: str, summary: list[tuple[str, str, float]]) -> None:
     spec = plan.stages[name]
     refresh = not outputs_present(plan.root, spec)  # outputs deleted: the cached key is no use
+    options: dict[str, Any] = {"refresh_cache": refresh}
+    if name in RETRIES:
+        options.update(retries=RETRIES[name], retry_delay_seconds=10)
     started = time.monotonic()
-    state: State = run_stage.with_options(refresh_cache=refresh)(
-        name, plan.keys[name], str(plan.root), return_state=True
-    )
+    state: State = run_stage.with_options(**options)(name, plan.keys[name], str(plan.root), return_state=True)
     summary.append((name, state.name or state.type.value, time.monotonic() - started))
     if state.is_failed():
         raise StageFailed(f"stage '{name}' failed: {state.message}")
 
 
-@flow(name="release", log_prints=True)
-def release(params_file: str = "params.yaml", root: str | None = None) -> list[tuple[str, str, float]]:
-    """Run every stage that exists, in order; each stage is one line below."""
-    plan = Plan.load(Path(root or Path.cwd()).resolve(), params_file)
-    summary: list[tuple[str, str, float]] = []
-    _run(plan, "fetch", summary)
-    _run(plan, "preprocess", summary)
-    _run(plan, "base_model", summary)
-    _run(plan, "finetune_user", summary)
-    _run(plan, "finetune_recommender", summary)
-    _run(plan, "simulate", summary)
-    _run(plan, "baselines", summary)
-    _run(plan, "validate", summary)
-    _run(plan, "evaluate", summary)
-    _run(plan, "publish", summary)
-    width = max(len(name) for name, _, _ in summary)
+def _print_summary(summary: list[tuple[str, str, float]]) -> None:
+    width = max((len(name) for name, _, _ in summary), default=0)
     for name, state, seconds in summary:
         print(f"{name:<{width}}  {state:<10} {seconds:7.1f} s")
+
+
+@flow(name="release", log_prints=True)
+def release(
+    params_file: str = "params.yaml", root: str | None = None, tag: bool = False
+) -> list[tuple[str, str, float]]:
+    """Run every stage in order (each is one line below); with ``tag``, make it a release.
+
+    Tagging records the dataset hashes, pushes the outputs to the DVC remote, commits
+    ``dvc.lock`` and tags it with ``publish.version`` (the version the Hub tag carries too).
+    """
+    plan = Plan.load(Path(root or Path.cwd()).resolve(), params_file)
+    summary: list[tuple[str, str, float]] = []
+    try:
+        _run(plan, "fetch", summary)
+        _run(plan, "preprocess", summary)
+        _run(plan, "base_model", summary)
+        _run(plan, "finetune_user", summary)
+        _run(plan, "finetune_recommender", summary)
+        _run(plan, "simulate", summary)
+        _run(plan, "baselines", summary)
+        _run(plan, "validate", summary)
+        _run(plan, "evaluate", summary)
+        _run(plan, "publish", summary)
+    finally:
+        _print_summary(summary)
+    if tag:
+        publish = load_params(plan.root / params_file).publish
+        record_release(plan.root, publish.version)
+        tag_release(plan.root, publish.version)
+        hub = " and the Hub tag" if publish.target == "hub" else ""
+        print(f"released {publish.version}: git tag, dvc.lock, DVC remote{hub}")
     return summary
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the Interplay release flow.")
+    parser.add_argument("--tag", action="store_true", help="make a release: tag, commit dvc.lock, dvc push")
+    args = parser.parse_args(argv)
+    try:
+        release(tag=args.tag)
+    except (StageFailed, ReleaseError) as exc:
+        print(f"release failed: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    release()
+    main()

@@ -17,6 +17,7 @@ from interplay.env import apply_offline_defaults
 from interplay.errors import BadRecordError, FetchError
 from interplay.params import ParamsError, load_params
 from interplay.publish.errors import PublishError
+from interplay.releases import ReleaseError
 from interplay.validation import ValidationFailed
 
 #: Stage name (as in dvc.yaml) -> the thin entry-point module under ``tasks/``.
@@ -33,7 +34,7 @@ STAGES: dict[str, str] = {
     "publish": "tasks.publish",
 }
 
-_USER_ERRORS = (ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed)
+_USER_ERRORS = (ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed, ReleaseError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,8 +47,25 @@ def _parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="print a few generated turns of a fine-tuned role")
     sample.add_argument("--role", choices=["user", "recommender"], required=True)
     sample.add_argument("-n", "--num-profiles", type=int, default=3, help="held-out profiles to show")
-    sub.add_parser("release", help="run the whole release flow (Prefect), as `make run` does")
+    release = sub.add_parser("release", help="run the whole release flow (Prefect), as `make run` does")
+    release.add_argument("--tag", action="store_true", help="also tag a release: git tag, dvc.lock, dvc push")
+    reproduce = sub.add_parser("reproduce", help="check a release out and verify its dataset hashes")
+    reproduce.add_argument("version", help="a release tag, e.g. v0.1.0")
+    reproduce.add_argument("--workspace", type=Path, help="scratch folder (default: beside the project)")
+    reproduce.add_argument("--rebuild", action="store_true", help="dvc repro everything instead of dvc pull")
     return parser
+
+
+def _reproduce(root: Path, version: str, workspace: Path | None, rebuild: bool) -> int:
+    from interplay.releases import default_workspace, reproduce
+
+    result = reproduce(root, version, workspace or default_workspace(root, version), rebuild)
+    for path, expected in sorted(result.expected.items()):
+        actual = result.actual.get(path, "missing")
+        print(f"{'ok      ' if actual == expected else 'DIFFERS '} {path}  {actual[:16]}")
+    verdict = "identical to" if result.identical else "DIFFERENT from"
+    print(f"{version} reproduced in {result.workspace}: dataset files {verdict} the release")
+    return 0 if result.identical else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "release":
             from flows.release import release
 
-            release(params_file=args.params)
+            release(params_file=args.params, tag=args.tag)
             return 0
+        if args.command == "reproduce":
+            return _reproduce(root, args.version, args.workspace, args.rebuild)
         params = load_params(root / args.params)
         if args.command == "sample":
             importlib.import_module("tasks.sample").run(

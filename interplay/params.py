@@ -240,6 +240,15 @@ class PublishParams(_Section):
         return self
 
 
+class RefreshParams(_Section):
+    """The scheduled refresh deployment (``flows/refresh.py``)."""
+
+    #: When the refresh runs (cron, in ``timezone``): Mondays at 03:00 by default.
+    cron: str = "0 3 * * 1"
+    timezone: str = "UTC"
+    deployment_name: str = "interplay-refresh"
+
+
 class SamplingParams(_Section):
     """How one role samples its turns in simulation."""
 
@@ -285,6 +294,7 @@ class Params(_Section):
     model: ModelParams = ModelParams()
     finetune: FinetuneParams = FinetuneParams()
     simulation: SimulationParams = SimulationParams()
+    refresh: RefreshParams = RefreshParams()
     publish: PublishParams = PublishParams()
     validation: ValidationParams = ValidationParams()
     evaluation: EvaluationParams = EvaluationParams()

@@ -138,7 +138,8 @@ def _trainer_classes():
         def on_step_end(self, args, state, control, **kwargs):
             if self.bar is not None:
                 self.bar.update(state.global_step - self.bar.n)
-                self.bar.set_postfix(loss=f"{self.loss:.3f}", tok_s=f"{self.throughput.per_second():.0f}")
+                loss = "-" if math.isnan(self.loss) else f"{self.loss:.3f}"
+                self.bar.set_postfix(loss=loss, tok_s=f"{self.throughput.per_second():.0f}")
 
         def on_train_end(self, args, state, control, **kwargs):
             if self.bar is not None:
@@ -194,7 +195,6 @@ def train_adapter(
     out_dir: Path,
     checkpoint_dir: Path,
     base_sha: Any = None,
-    adapter_name: str = "default",
     base_reference: str | None = None,
     callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
