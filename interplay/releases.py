@@ -14,7 +14,6 @@ release?", which is what a scheduled refresh asks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -26,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from interplay.hashing import sha256_file
 from interplay.stage_keys import load_stages, stage_keys
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def dataset_hashes(root: Path) -> dict[str, str]:
     folder = root / DATASET_FILES
     hashes = {}
     for path in sorted(folder.rglob("*.parquet")):
-        hashes[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+        hashes[path.relative_to(root).as_posix()] = sha256_file(path)
     return hashes
 
 

@@ -1,95 +1,129 @@
-"""End to end: the release flow on the smoke profile, in a scratch clone, as a user runs it."""
+"""End to end, as a user runs it: the release flow on the smoke profile in a scratch git workspace.
+
+Release v0.1.0 to the loopback Hub, rerun with nothing changed (every stage Cached, no stage
+executes), change a parameter and release v0.2.0 (only what depends on it reruns), reproduce
+v0.1.0 from its tag with identical dataset hashes, and kill a run during simulation and resume it.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from hub_fixtures import LoopbackHub, loopback_hub  # noqa: F401  (fixture)
+from workspace import make_workspace, workspace_env
 
 pytestmark = pytest.mark.slow
 
 _SUMMARY = re.compile(r"^(?:.*\s)?(\w+)\s{2,}(Cached|Completed|Failed|Crashed)\s+[\d.]+ s\s*$", re.M)
-
-
-def _tracked_files(repo: Path) -> list[str]:
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=repo, check=True, capture_output=True, text=True,
-    ).stdout
-    return [f for f in out.split("\0") if f and (repo / f).is_file()]
+REPO_ID = "interplay-test/smoke"
 
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, corpora: Path) -> Path:
-    """A clone of the working tree beside a ``shared`` folder, as on a user's machine."""
-    top = tmp_path_factory.mktemp("scratch")
-    (top / "shared").symlink_to(corpora.parent, target_is_directory=True)
-    work = top / "main"
-    for rel in _tracked_files(repo_root):
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo_root / rel, work / rel)
-    shutil.copy(work / "profiles" / "smoke.yaml", work / "params.yaml")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
-    subprocess.run(git + ["add", "-A"], cwd=work, check=True)
-    subprocess.run(git + ["commit", "-qm", "scratch"], cwd=work, check=True)
-    return work
+    return make_workspace(tmp_path_factory.mktemp("e2e"), repo_root, corpora)
 
 
-def _env(work: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PREFECT_HOME"] = str(work / ".prefect")
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
-    return env
+def _set(work: Path, changes: dict[str, object], commit: str | None = None) -> None:
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        node = params
+        *parents, key = dotted.split(".")
+        for part in parents:
+            node = node[part]
+        node[key] = value
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if commit:
+        subprocess.run(["git", "commit", "-qam", commit], cwd=work, check=True)
 
 
-def _release(work: Path) -> dict[str, str]:
+def _env(work: Path, hub: LoopbackHub) -> dict[str, str]:
+    hub_env = hub.client_env(work.parent / "hf_home")
+    return workspace_env(work, **{k: v for k, v in hub_env.items() if k.startswith("HF_")})
+
+
+def _release(work: Path, env: dict[str, str], *args: str) -> tuple[dict[str, str], float]:
+    started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "flows.release"], cwd=work, env=_env(work),
+        [sys.executable, "-m", "flows.release", *args], cwd=work, env=env,
         capture_output=True, text=True, timeout=900,
     )
+    seconds = time.monotonic() - started
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
+    assert proc.returncode == 0, output[-6000:]
     states = dict(_SUMMARY.findall(output))
     assert states, output[-4000:]
-    return states
+    return states, seconds
 
 
-def _dvc(work: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "dvc", *args], cwd=work, env=_env(work),
-        capture_output=True, text=True, timeout=600,
-    )
+def _run(work: Path, env: dict[str, str], *cmd: str) -> str:
+    proc = subprocess.run(list(cmd), cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
 
 
-def test_release_runs_every_stage_then_caches_and_reruns_only_what_changed(scratch: Path) -> None:
+def test_release_lifecycle(scratch: Path, loopback_hub: LoopbackHub) -> None:  # noqa: F811
+    env = _env(scratch, loopback_hub)
+    dvc = [sys.executable, "-m", "dvc"]
     stages = list(yaml.safe_load((scratch / "dvc.yaml").read_text())["stages"])
+    _set(scratch, {"publish.target": "hub", "publish.repo_id": REPO_ID, "publish.version": "v0.1.0"}, "publish to hub")
 
-    first = _release(scratch)
-    assert list(first) == stages
-    assert set(first.values()) == {"Completed"}
-    lock = yaml.safe_load((scratch / "dvc.lock").read_text())
-    assert set(lock["stages"]) == set(stages)  # DVC recorded what made every output
-    assert (scratch / "data" / "processed" / "profiles.parquet").is_file()
+    # v0.1.0: every stage runs; DVC records what made each output; git, DVC remote and Hub agree.
+    first, _ = _release(scratch, env, "--tag")
+    assert list(first) == stages and set(first.values()) == {"Completed"}, first
+    assert set(yaml.safe_load((scratch / "dvc.lock").read_text())["stages"]) == set(stages)
+    assert "v0.1.0" in _run(scratch, env, "git", "tag", "--list")
+    assert "v0.1.0" in loopback_hub.repo_state(REPO_ID)["tags"]
 
-    second = _release(scratch)
+    # Nothing changed: no stage executes, DVC agrees.
+    second, noop_seconds = _release(scratch, env)
     assert set(second.values()) == {"Cached"}, second
+    print(f"no-op rerun: {noop_seconds:.1f} s")
+    assert "Data and pipelines are up to date" in _run(scratch, env, *dvc, "repro")
 
-    assert "Data and pipelines are up to date" in _dvc(scratch, "repro")
+    # A simulation parameter changes: upstream stays cached, the rest reruns, v0.2.0 is released.
+    _set(scratch, {"simulation.max_turns": 6, "publish.version": "v0.2.0"}, "shorter dialogues")
+    third, _ = _release(scratch, env, "--tag")
+    for stage in ("fetch", "preprocess", "base_model", "finetune_user", "finetune_recommender"):
+        assert third[stage] == "Cached", third
+    assert third["simulate"] == "Completed" and third["publish"] == "Completed", third
+    assert {"v0.1.0", "v0.2.0"} <= set(loopback_hub.repo_state(REPO_ID)["tags"])
 
-    params = yaml.safe_load((scratch / "params.yaml").read_text())
-    params["preprocess"]["max_summary_titles"] = 2
-    (scratch / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    status = _dvc(scratch, "status")
-    assert "preprocess" in status and "fetch:" not in status
-    third = _release(scratch)
-    assert third["fetch"] == "Cached"
-    assert third["preprocess"] == "Completed"
+    # Reproduce v0.1.0 from its tag (outputs pulled from the DVC remote): identical hashes.
+    out = _run(scratch, env, sys.executable, "-m", "interplay.cli", "reproduce", "v0.1.0",
+               "--workspace", str(scratch.parent / "repro-v0.1.0"))
+    assert "identical to the release" in out, out
+
+    # Kill during simulation, rerun: finished stages Cached, simulation resumes from its shards,
+    # and the result equals an uninterrupted run's.
+    _set(scratch, {"simulation.num_profiles": 20, "publish.version": "v0.3.0"}, "fewer dialogues")
+    work_root = scratch / "data" / "work" / "interplay"
+    known = {p.name for p in work_root.iterdir()}
+    proc = subprocess.Popen([sys.executable, "-m", "flows.release"], cwd=scratch, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and time.monotonic() < deadline:
+        fresh = [d for d in work_root.iterdir() if d.name not in known]
+        if fresh and list(fresh[0].glob("shard-*.parquet")):
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (run_dir,) = [d for d in work_root.iterdir() if d.name not in known]
+    done = len(list(run_dir.glob("shard-*.parquet")))
+    assert 0 < done < 5, f"{done} shards were done when the run was killed"
+
+    resumed, _ = _release(scratch, env)
+    assert resumed["preprocess"] == "Cached" and resumed["simulate"] == "Completed", resumed
+    resumed_bytes = (scratch / "data" / "simulated" / "dialogues.parquet").read_bytes()
+    shutil.rmtree(run_dir)
+    _run(scratch, env, *dvc, "repro", "--force", "--single-item", "simulate")
+    assert (scratch / "data" / "simulated" / "dialogues.parquet").read_bytes() == resumed_bytes

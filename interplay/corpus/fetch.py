@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from interplay.corpus.catalog import CATALOG_FILES
 from interplay.errors import FetchError
+from interplay.hashing import sha256_file
 from interplay.params import CorpusParams
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,6 @@ _OFFLINE_HINT = (
     "To work offline, set `corpus.source: local` and `corpus.local_dir` (and `corpus.catalog_dir` "
     "if the catalog lives elsewhere) in params.yaml to a directory holding a copy of the raw files."
 )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _visible_files(directory: Path) -> list[Path]:

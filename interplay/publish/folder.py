@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 import yaml
 
 import interplay
+from interplay.hashing import sha256_file
 from interplay.params import Params
 from interplay.publish.card import CardInputs, SplitInfo, render_card
 from interplay.publish.errors import PublishError
@@ -57,14 +58,6 @@ class ReleaseFolder:
     path: Path
     splits: tuple[SplitInfo, ...]
     files: tuple[str, ...]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def git_commit(root: Path) -> str | None:
@@ -224,7 +217,7 @@ def _write_folder(
     adapters = {}
     for role in ROLES:
         path = root / "models" / role / ADAPTER_FILE
-        adapters[role] = file_sha256(path) if path.is_file() else None
+        adapters[role] = sha256_file(path) if path.is_file() else None
     evaluation_md = (root / EVALUATION_MD).read_text(encoding="utf-8") if (root / EVALUATION_MD).is_file() else None
 
     inputs = CardInputs(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from interplay.hashing import sha256_file
 from interplay.models.base import PROVENANCE_FILE
 from interplay.params import Params
 from interplay.simulation.conversation import Role
@@ -32,14 +33,6 @@ class Players:
     identities: dict[Role, str]
 
 
-def _file_sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def base_identity(base_dir: Path) -> str:
     provenance = json.loads((base_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
     digest = hashlib.sha256(json.dumps(provenance["weights_sha256"], sort_keys=True).encode())
@@ -47,7 +40,7 @@ def base_identity(base_dir: Path) -> str:
 
 
 def adapter_identity(adapter_dir: Path) -> str:
-    return f"lora:{_file_sha(adapter_dir / ADAPTER_FILE)[:12]}"
+    return f"lora:{sha256_file(adapter_dir / ADAPTER_FILE)[:12]}"
 
 
 def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role, str]:
