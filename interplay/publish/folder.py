@@ -27,6 +27,7 @@ import yaml
 
 import interplay
 from interplay.hashing import sha256_file
+from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.params import Params
 from interplay.publish.card import CardInputs, SplitInfo, render_card
 from interplay.publish.errors import PublishError
@@ -39,7 +40,6 @@ METRICS = Path("reports/metrics.json")
 EVALUATION_MD = Path("reports/evaluation.md")
 VALIDATION = Path("reports/validation.json")
 BASE_PROVENANCE = Path("models/base/provenance.json")
-ADAPTER_FILE = "adapter_model.safetensors"
 ROLES = ("user", "recommender")
 #: Splits in the order they are published when ``publish.splits`` is null.
 SPLIT_ORDER = ("train", "validation", "test")
@@ -216,7 +216,7 @@ def _write_folder(
         mean_turns = pc.mean(rows["num_turns"]).as_py()
     adapters = {}
     for role in ROLES:
-        path = root / "models" / role / ADAPTER_FILE
+        path = adapter_dir(root, role) / ADAPTER_FILE
         adapters[role] = sha256_file(path) if path.is_file() else None
     evaluation_md = (root / EVALUATION_MD).read_text(encoding="utf-8") if (root / EVALUATION_MD).is_file() else None
 

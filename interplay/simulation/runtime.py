@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from interplay.hashing import sha256_file
+from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.models.base import PROVENANCE_FILE
 from interplay.params import Params
 from interplay.simulation.conversation import Role
@@ -22,7 +23,6 @@ from interplay.training.finetune import load_base
 from interplay.training.roles import role_base_dir
 
 ROLES: tuple[Role, ...] = ("user", "recommender")
-ADAPTER_FILE = "adapter_model.safetensors"
 
 Variant = Literal["interplay", "zero_shot"]
 
@@ -39,8 +39,8 @@ def base_identity(base_dir: Path) -> str:
     return f"base:{digest.hexdigest()[:12]}"
 
 
-def adapter_identity(adapter_dir: Path) -> str:
-    return f"lora:{sha256_file(adapter_dir / ADAPTER_FILE)[:12]}"
+def adapter_identity(folder: Path) -> str:
+    return f"lora:{sha256_file(folder / ADAPTER_FILE)[:12]}"
 
 
 def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role, str]:
@@ -49,7 +49,7 @@ def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role,
     for role in ROLES:
         identity = base_identity(role_base_dir(params, root, role))
         if variant == "interplay":
-            identity += "+" + adapter_identity(root / "models" / role)
+            identity += "+" + adapter_identity(adapter_dir(root, role))
         identities[role] = identity
     return identities
 
@@ -69,11 +69,11 @@ def load_players(params: Params, root: Path, variant: Variant) -> Players:
         generator = generators[base_dir]
         adapter: str | None = None
         if variant == "interplay":
-            adapter_dir = str(root / "models" / role)
+            location = str(adapter_dir(root, role))
             if isinstance(generator.model, PeftModel):
-                generator.model.load_adapter(adapter_dir, adapter_name=role)
+                generator.model.load_adapter(location, adapter_name=role)
             else:
-                generator.model = PeftModel.from_pretrained(generator.model, adapter_dir, adapter_name=role)
+                generator.model = PeftModel.from_pretrained(generator.model, location, adapter_name=role)
             generator.model.eval()
             adapter = role
         sampling = settings.user if role == "user" else settings.recommender

@@ -302,5 +302,4 @@ def train_adapter(
         "precision": "bfloat16" if bf16 else "float32",
         "seed": seed,
     }
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics

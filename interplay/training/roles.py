@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from interplay.models.adapters import adapter_dir
 from interplay.models.base import PROVENANCE_FILE, base_dir_for_role
 from interplay.params import FinetuneRole, Params
 from interplay.training.data import encode_rows, read_sft_rows, subsample
@@ -28,7 +29,7 @@ def role_base_dir(params: Params, root: Path, role: FinetuneRole) -> Path:
 
 
 def finetune_role(params: Params, root: Path, role: FinetuneRole) -> dict[str, Any]:
-    """Train ``role``'s adapter into ``models/<role>/`` with ``metrics.json`` beside it."""
+    """Train ``role``'s adapter into ``models/<role>/adapter/``, metrics into ``models/<role>/metrics.json``."""
     settings = params.finetune.for_role(role)
     base_dir = role_base_dir(params, root, role)
     provenance = json.loads((base_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
@@ -47,7 +48,7 @@ def finetune_role(params: Params, root: Path, role: FinetuneRole) -> dict[str, A
         validation,
         settings,
         seed=params.seed,
-        out_dir=root / "models" / role,
+        out_dir=adapter_dir(root, role),
         checkpoint_dir=root / params.finetune.checkpoint_dir / role,
         base_sha=provenance["weights_sha256"],
         base_reference=str(base_dir.relative_to(root)) if base_dir.is_relative_to(root) else str(base_dir),

@@ -73,11 +73,11 @@ def format_point(point: SamplePoint, generated: str, role: FinetuneRole, width: 
         text = " ".join(text.split())
         return text if len(text) <= width else text[: width - 3] + "..."
 
-    heard = point.conversation[-1]["content"] if len(point.conversation) > 1 else "(opens)"
+    heard = point.conversation[-1]["content"] if len(point.conversation) > 1 else "(the role opens)"
     return "\n".join(
         [
             f"--- profile {point.profile_id}, turn {point.turn}",
-            f"  {other:>11}: {cut(heard) if len(point.conversation) > 1 else heard}",
+            f"  {other:>16}: {cut(heard)}",
             f"  {'real ' + role:>16}: {cut(point.real)}",
             f"  {'generated':>16}: {cut(generated)}",
         ]
