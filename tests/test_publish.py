@@ -21,6 +21,7 @@ import pytest
 import yaml
 from hub_fixtures import FAKE_TOKEN, LoopbackHub, loopback_hub  # noqa: F401  (fixture)
 
+from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.params import Params, ParamsError, load_params
 from interplay.publish import PublishError
 from interplay.publish.folder import build_release, dvc_lock_digest
@@ -154,8 +155,8 @@ def test_card_includes_the_optional_inputs_that_exist(tmp_path: Path) -> None:
     }
     (root / "reports" / "validation.json").write_text(json.dumps(validation))
     for role in ("user", "recommender"):
-        (root / "models" / role).mkdir(parents=True)
-        (root / "models" / role / "adapter_model.safetensors").write_bytes(role.encode())
+        adapter_dir(root, role).mkdir(parents=True)
+        (adapter_dir(root, role) / ADAPTER_FILE).write_bytes(role.encode())
     (root / "models" / "base").mkdir()
     (root / "models" / "base" / "provenance.json").write_text(json.dumps({"spec": "packaged:smollm2"}))
     lock = {"schema": "2.0", "stages": {"simulate": {"cmd": "interplay simulate"}}}

@@ -36,8 +36,9 @@ def test_fingerprint_sees_inputs_but_not_the_version_name(workspace: Path) -> No
     assert yaml.safe_load((workspace / "params.yaml").read_text())["publish"]["version"] == "v9.9.9"
     assert "# " in (workspace / "params.yaml").read_text()  # comments kept
     assert input_fingerprint(workspace) == before
-    text = (workspace / "params.yaml").read_text().replace("max_turns: 12", "max_turns: 10", 1)
-    (workspace / "params.yaml").write_text(text)
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["simulation"]["max_turns"] += 1
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
     assert input_fingerprint(workspace) != before
     subprocess.run(["git", "checkout", "params.yaml"], cwd=workspace, check=True)
     assert next_version("v0.1.9") == "v0.1.10"

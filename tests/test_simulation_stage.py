@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from interplay.models.adapters import adapter_dir
 from interplay.params import Params
 from interplay.preprocess.artifacts import CATALOG_SCHEMA, PROFILES_SCHEMA
 from interplay.simulation.baselines import parse_script, script_conversation
@@ -53,7 +54,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         model, _ = load_base(base)
         torch.manual_seed(seed)
         config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-        get_peft_model(model, config).save_pretrained(root / "models" / role)
+        get_peft_model(model, config).save_pretrained(adapter_dir(root, role))
     processed = root / "data" / "processed"
     processed.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(_profiles(6), schema=PROFILES_SCHEMA), processed / "profiles.parquet")
