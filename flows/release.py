@@ -49,7 +49,9 @@ class Plan:
 
     @classmethod
     def load(cls, root: Path, params_file: str = "params.yaml") -> Plan:
-        load_params(root / params_file)  # fail at once, naming the key, on bad parameters
+        params = load_params(root / params_file)  # fail at once, naming the key, on bad parameters
+        if params.corpus.source == "url":  # the download folder is DVC's input: it must exist
+            (root / params.corpus.local_dir).mkdir(parents=True, exist_ok=True)
         raw = yaml.safe_load((root / params_file).read_text(encoding="utf-8"))
         stages = load_stages(root, raw)
         return cls(root=root, stages=stages, keys=stage_keys(root, stages, raw))

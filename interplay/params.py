@@ -24,7 +24,8 @@ class CorpusParams(_Section):
 
     name: Literal["redial", "inspired"] = "redial"
     source: Literal["local", "url"] = "local"
-    #: Local directory holding the raw files (``source: local``).
+    #: Directory holding the raw files. With ``source: url`` the download lands (and is kept)
+    #: here first, e.g. ``downloads/redial``; DVC tracks this directory as the fetch stage's input.
     local_dir: str = "../shared/corpora/redial"
     #: Public archive (``source: url``); a zip is unpacked, any other file is kept as downloaded.
     url: str = "https://github.com/ReDialData/website/raw/data/redial_dataset.zip"
@@ -303,6 +304,10 @@ class Params(_Section):
     def _source_is_complete(self) -> Params:
         if self.corpus.source == "url" and not self.corpus.url:
             raise ValueError("corpus.url is required when corpus.source is 'url'")
+        if self.corpus.source == "url" and "shared/corpora" in self.corpus.local_dir:
+            raise ValueError(
+                "corpus.local_dir: with source 'url' it is the download folder; set it to e.g. downloads/redial"
+            )
         return self
 
 

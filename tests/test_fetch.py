@@ -77,16 +77,21 @@ def served_zip(tmp_path: Path, corpora: Path) -> Iterator[tuple[str, str]]:
 def test_url_download_unzips_and_verifies_sha256(tmp_path: Path, served_zip: tuple[str, str], corpora: Path) -> None:
     url, sha = served_zip
     params = CorpusParams(
-        source="url", url=url, sha256=sha, extra_urls={"id2info.json": (corpora / "redial" / "id2info.json").as_uri()}
+        source="url", url=url, sha256=sha, local_dir="downloads/redial",
+        extra_urls={"id2info.json": (corpora / "redial" / "id2info.json").as_uri()},
     )
     manifest = fetch_corpus(params, tmp_path / "raw", base_dir=tmp_path)
     assert set(manifest["files"]) == {"corpus/test_data.jsonl", "catalog/id2info.json", "catalog/movies_with_mentions.csv"}
     assert len((tmp_path / "raw" / "corpus" / "test_data.jsonl").read_bytes().splitlines()) == 5
+    # The download is kept in local_dir (DVC's input of the stage): a rerun needs no network.
+    assert (tmp_path / "downloads" / "redial" / "redial_dataset.zip").is_file()
+    offline = params.model_copy(update={"url": url.replace("127.0.0.1", "127.0.0.2")})
+    assert fetch_corpus(offline, tmp_path / "raw2", base_dir=tmp_path)["files"] == manifest["files"]
 
 
 def test_sha256_mismatch_fails_clearly(tmp_path: Path, served_zip: tuple[str, str]) -> None:
     url, _ = served_zip
-    params = CorpusParams(source="url", url=url, sha256="0" * 64)
+    params = CorpusParams(source="url", url=url, sha256="0" * 64, local_dir="dl")
     with pytest.raises(FetchError, match="checksum mismatch.*expected sha256 0{64}"):
         fetch_corpus(params, tmp_path / "raw", base_dir=tmp_path)
 
@@ -95,7 +100,7 @@ def test_unreachable_url_suggests_a_local_copy(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    params = CorpusParams(source="url", url=f"http://127.0.0.1:{port}/redial_dataset.zip", timeout_s=5)
+    params = CorpusParams(source="url", url=f"http://127.0.0.1:{port}/redial_dataset.zip", timeout_s=5, local_dir="dl")
     with pytest.raises(FetchError) as info:
         fetch_corpus(params, tmp_path / "raw", base_dir=tmp_path)
     message = str(info.value)

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -45,8 +44,10 @@ def _visible_files(directory: Path) -> list[Path]:
     )
 
 
-def _copy_tree(src: Path, dest: Path) -> None:
+def _copy_tree(src: Path, dest: Path, skip: frozenset[str] = frozenset()) -> None:
     for path in _visible_files(src):
+        if path.name in skip:
+            continue
         target = dest / path.relative_to(src)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
@@ -96,15 +97,21 @@ def _resolve_dir(value: str, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
-def _fetch_url_corpus(params: CorpusParams, corpus_out: Path, work: Path) -> None:
-    name = Path(urllib.request.url2pathname(params.url.split("?", 1)[0].rstrip("/"))).name or "download"
-    archive = download(params.url, work / name, params.timeout_s, params.sha256)
+def _archive_name(url: str) -> str:
+    return Path(urllib.request.url2pathname(url.split("?", 1)[0].rstrip("/"))).name or "download"
+
+
+def download_into(params: CorpusParams, local: Path) -> None:
+    """``source: url``: download (and unpack) into ``local_dir``, which DVC tracks as the stage's
+    input; a download already there that matches ``sha256`` is kept, so a rerun needs no network."""
+    archive = local / _archive_name(params.url)
+    if not (archive.is_file() and (params.sha256 is None or sha256_file(archive) == params.sha256.lower())):
+        download(params.url, archive, params.timeout_s, params.sha256)
     if zipfile.is_zipfile(archive):
-        _unpack(archive, corpus_out)
-    else:
-        shutil.copyfile(archive, corpus_out / name)
+        _unpack(archive, local)
     for extra_name, url in sorted(params.extra_urls.items()):
-        download(url, corpus_out / extra_name, params.timeout_s)
+        if not (local / extra_name).is_file():
+            download(url, local / extra_name, params.timeout_s)
 
 
 def _collect_catalog(search: Path, catalog_out: Path, move: bool) -> list[str]:
@@ -148,15 +155,15 @@ def fetch_corpus(params: CorpusParams, out_dir: Path, base_dir: Path) -> dict[st
             shutil.rmtree(stale)
         stale.mkdir(parents=True)
 
-    if params.source == "local":
-        local = _resolve_dir(params.local_dir, base_dir)
-        if not local.is_dir():
-            raise FetchError(f"corpus.local_dir {local} is not a directory. {_OFFLINE_HINT}")
-        _copy_tree(local, corpus_out)
-        log.info("copied %s to %s", local, corpus_out)
-    else:
-        with tempfile.TemporaryDirectory(prefix="interplay-fetch-") as work:
-            _fetch_url_corpus(params, corpus_out, Path(work))
+    local = _resolve_dir(params.local_dir, base_dir)
+    if params.source == "url":
+        local.mkdir(parents=True, exist_ok=True)
+        download_into(params, local)
+    if not local.is_dir():
+        raise FetchError(f"corpus.local_dir {local} is not a directory. {_OFFLINE_HINT}")
+    archives = frozenset({_archive_name(params.url)}) if params.source == "url" else frozenset()
+    _copy_tree(local, corpus_out, skip=archives)
+    log.info("copied %s to %s", local, corpus_out)
 
     if params.catalog_dir is not None:
         catalog_src = _resolve_dir(params.catalog_dir, base_dir)
