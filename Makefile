@@ -1,5 +1,6 @@
 # The README's two commands. Each does its own set-up into .venv on a fresh machine.
-PYTHON ?= python3
+# Python 3.11 (the pinned wheels are for it); falls back to python3.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

@@ -10,18 +10,19 @@ without starting ``dvc`` at all. Adding a stage is one entry in ``dvc.yaml`` and
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from interplay.env import apply_offline_defaults
+from interplay.env import apply_offline_defaults, stage_env
 
 apply_offline_defaults()
 
@@ -29,8 +30,8 @@ from prefect import flow, task  # noqa: E402  (Prefect reads PREFECT_HOME when i
 from prefect.states import State  # noqa: E402
 
 from interplay.params import load_params  # noqa: E402
-from interplay.releases import ReleaseError, record_release, tag_release  # noqa: E402
-from interplay.stage_keys import StageSpec, load_stages, outputs_present, stage_keys  # noqa: E402
+from interplay.releases import ReleaseError, ensure_releasable, record_release, tag_release  # noqa: E402
+from interplay.stage_keys import StageSpec, load_stages, outputs_present, producer_of, stage_keys  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -39,29 +40,42 @@ class StageFailed(RuntimeError):
     """A stage's command failed; the stages after it were not run."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Plan:
-    """What the flow knows before it runs anything: the stages and their cache keys."""
+    """What the flow knows before it runs anything: the stages, their cache keys, and which of
+    them DVC finds out of date (a Prefect key seen before is trusted only where DVC agrees)."""
 
     root: Path
     stages: dict[str, StageSpec]
     keys: dict[str, str]
+    stale: set[str]
+    executed: set[str] = field(default_factory=set)
 
     @classmethod
-    def load(cls, root: Path, params_file: str = "params.yaml") -> Plan:
-        params = load_params(root / params_file)  # fail at once, naming the key, on bad parameters
+    def load(cls, root: Path) -> Plan:
+        params = load_params(root / "params.yaml")  # fail at once, naming the key, on bad parameters
         if params.corpus.source == "url":  # the download folder is DVC's input: it must exist
             (root / params.corpus.local_dir).mkdir(parents=True, exist_ok=True)
-        raw = yaml.safe_load((root / params_file).read_text(encoding="utf-8"))
+        raw = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
         stages = load_stages(root, raw)
-        return cls(root=root, stages=stages, keys=stage_keys(root, stages, raw))
+        return cls(root=root, stages=stages, keys=stage_keys(root, stages, raw), stale=_dvc_stale(root))
+
+    def must_run(self, name: str) -> bool:
+        """Outputs missing, DVC says out of date, or an upstream stage ran in this flow."""
+        spec = self.stages[name]
+        upstream = {producer_of(dep, self.stages) for dep in spec.deps} - {None, name}
+        return not outputs_present(self.root, spec) or name in self.stale or bool(upstream & self.executed)
 
 
-def _stage_env() -> dict[str, str]:
-    """The stage commands call ``interplay``: put this interpreter's scripts first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return env
+def _dvc_stale(root: Path) -> set[str]:
+    """Stages whose recorded inputs or outputs (dvc.lock) differ from the workspace."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json"], cwd=root, env=stage_env(root),
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise StageFailed(f"`dvc status` failed:\n{proc.stdout}{proc.stderr}")
+    return {name.split(":")[-1] for name in json.loads(proc.stdout or "{}")}
 
 
 def _key_from_inputs(_context: Any, parameters: dict[str, Any]) -> str:
@@ -80,7 +94,7 @@ def run_stage(name: str, key: str, root: str) -> str:
     proc = subprocess.run(
         [sys.executable, "-m", "dvc", "repro", "--single-item", name],
         cwd=root,
-        env=_stage_env(),
+        env=stage_env(Path(root)),
         check=False,
     )
     if proc.returncode != 0:
@@ -89,18 +103,14 @@ def run_stage(name: str, key: str, root: str) -> str:
     return key
 
 
-#: Stages whose failures can be transient (network), retried by Prefect.
-RETRIES: dict[str, int] = {"publish": 2}
-
-
 def _run(plan: Plan, name: str, summary: list[tuple[str, str, float]]) -> None:
-    spec = plan.stages[name]
-    refresh = not outputs_present(plan.root, spec)  # outputs deleted: the cached key is no use
-    options: dict[str, Any] = {"refresh_cache": refresh}
-    if name in RETRIES:
-        options.update(retries=RETRIES[name], retry_delay_seconds=10)
+    """One stage as a Prefect task. Transient publishing errors are retried inside the stage
+    (``publish.retries``, with backoff), where they can be told apart from permanent ones."""
     started = time.monotonic()
-    state: State = run_stage.with_options(**options)(name, plan.keys[name], str(plan.root), return_state=True)
+    task = run_stage.with_options(refresh_cache=plan.must_run(name))
+    state: State = task(name, plan.keys[name], str(plan.root), return_state=True)
+    if not state.is_failed() and state.name != "Cached":
+        plan.executed.add(name)
     summary.append((name, state.name or state.type.value, time.monotonic() - started))
     if state.is_failed():
         raise StageFailed(f"stage '{name}' failed: {state.message}")
@@ -121,7 +131,11 @@ def release(
     Tagging records the dataset hashes, pushes the outputs to the DVC remote, commits
     ``dvc.lock`` and tags it with ``publish.version`` (the version the Hub tag carries too).
     """
-    plan = Plan.load(Path(root or Path.cwd()).resolve(), params_file)
+    if params_file != "params.yaml":  # DVC stages read params.yaml, whatever the flow is told
+        raise ReleaseError("the release flow reads params.yaml; copy a profile over it instead")
+    plan = Plan.load(Path(root or Path.cwd()).resolve())
+    if tag:
+        ensure_releasable(plan.root, load_params(plan.root / params_file).publish.version)
     summary: list[tuple[str, str, float]] = []
     try:
         _run(plan, "fetch", summary)
@@ -151,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         release(tag=args.tag)
-    except (StageFailed, ReleaseError) as exc:
+    except (StageFailed, ReleaseError, ValueError) as exc:
         print(f"release failed: {exc}", file=sys.stderr)
         sys.exit(1)
 

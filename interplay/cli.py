@@ -35,7 +35,7 @@ STAGES: dict[str, str] = {
     "publish": "tasks.publish",
 }
 
-_USER_ERRORS = (ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed, ReleaseError, BaseModelError)
+_USER_ERRORS = (FileNotFoundError, ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed, ReleaseError, BaseModelError)
 
 
 def _parser() -> argparse.ArgumentParser:

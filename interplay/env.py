@@ -7,6 +7,7 @@ override any of them from the shell.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 OFFLINE_DEFAULTS: dict[str, str] = {
@@ -28,3 +29,12 @@ def apply_offline_defaults(workspace: Path | None = None) -> None:
     for key, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("PREFECT_HOME", str((workspace or Path.cwd()) / ".prefect"))
+
+
+def stage_env(root: Path) -> dict[str, str]:
+    """Stages run this interpreter (first on PATH) and the workspace's own code (PYTHONPATH), so
+    a scratch checkout of a release tag runs that tag's code, not an installed copy."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return env

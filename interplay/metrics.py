@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from interplay.textmatch import is_short_title, normalize_title, split_title_year, title_score
+from interplay.textmatch import names_title
 
 ROLES: tuple[str, str] = ("user", "recommender")
 OUTCOMES: tuple[str, ...] = ("accepted", "gave_up", "max_turns", "error")
@@ -105,25 +105,10 @@ def hit_at_k(recommended: Sequence[str], targets: Iterable[str], k: int) -> bool
     return bool(set(first) & set(targets))
 
 
-def _title_in_text(text: str, title: str, threshold: float) -> bool:
-    """Does ``text`` name ``title``: normalized fuzzy score >= threshold (SPEC).
-
-    Titles that are everyday words ("It", "Up", "Her") would match ordinary prose exactly; for
-    them the text must carry the title with its year (``It (2017)``), as titles are rendered.
-    """
-    name, year = split_title_year(title)
-    if is_short_title(normalize_title(title)):
-        if year is None:
-            return False
-        pattern = r"(?<!\w)" + re.escape(name) + r"\s*\(\s*" + str(year) + r"\s*\)"
-        return re.search(pattern, text, flags=re.IGNORECASE) is not None
-    return title_score(text, title) >= threshold
-
-
 def leaked_targets(row: Row, threshold: float = 90.0) -> list[tuple[int, str]]:
     """``(turn, title)`` of each target a user turn named before the recommender mentioned it.
 
-    A user turn names a target when its text names the target title (see ``_title_in_text``)
+    A user turn names a target when its text names the target title (see ``textmatch.names_title``)
     or when one of its linked mentions is the target item. The recommender "mentions" a target
     at its first recommender turn that names it or links to it.
     """
@@ -142,7 +127,7 @@ def leaked_targets(row: Row, threshold: float = 90.0) -> list[tuple[int, str]]:
         rec_turns += [
             turn
             for turn, m in enumerate(messages)
-            if m.get("role") == "recommender" and _title_in_text(m.get("content") or "", title, threshold)
+            if m.get("role") == "recommender" and names_title(m.get("content") or "", title, threshold)
         ]
         first_rec = min(rec_turns, default=len(messages))
         user_mention_turns = {
@@ -153,7 +138,7 @@ def leaked_targets(row: Row, threshold: float = 90.0) -> list[tuple[int, str]]:
         for turn, message in enumerate(messages[:first_rec]):
             if message.get("role") != "user":
                 continue
-            if turn in user_mention_turns or _title_in_text(
+            if turn in user_mention_turns or names_title(
                 message.get("content") or "", title, threshold
             ):
                 leaks.append((turn, title))

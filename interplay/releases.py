@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from interplay.env import stage_env
 from interplay.hashing import sha256_file
 from interplay.stage_keys import load_stages, stage_keys
 
@@ -91,7 +92,7 @@ def record_release(root: Path, version: str) -> dict[str, Any]:
 
 
 def _run(args: list[str], root: Path) -> str:
-    proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+    proc = subprocess.run(args, cwd=root, env=stage_env(root), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise ReleaseError(f"`{' '.join(args)}` failed in {root}:\n{proc.stdout}{proc.stderr}".strip())
     return proc.stdout
@@ -101,12 +102,27 @@ def _dvc(*args: str) -> list[str]:
     return [sys.executable, "-m", "dvc", *args]
 
 
-def tag_release(root: Path, version: str) -> None:
-    """Push outputs to the DVC remote, commit lock + params + record, tag the commit."""
+#: What a release commit may carry besides committed code: the files the release itself writes.
+RELEASE_FILES = ("dvc.lock", "params.yaml", str(RELEASES), "reports")
+
+
+def ensure_releasable(root: Path, version: str) -> None:
+    """Refuse before any stage runs: a tag must hold the code that made the release."""
     if _run(["git", "tag", "--list", version], root).strip():
         raise ReleaseError(f"git tag {version} exists already: set publish.version to a new version")
+    dirty = [
+        line[3:] for line in _run(["git", "status", "--porcelain", "--untracked-files=no"], root).splitlines()
+        if not line[3:].startswith(RELEASE_FILES)
+    ]
+    if dirty:
+        raise ReleaseError(f"uncommitted changes in {', '.join(dirty)}: commit them before releasing {version}")
+
+
+def tag_release(root: Path, version: str) -> None:
+    """Push outputs to the DVC remote, commit lock + params + record, tag the commit."""
+    ensure_releasable(root, version)
     _run(_dvc("push"), root)
-    _run(["git", "add", "dvc.lock", "params.yaml", str(RELEASES / f"{version}.json"), "reports"], root)
+    _run(["git", "add", *RELEASE_FILES], root)
     if _run(["git", "status", "--porcelain", "--untracked-files=no"], root).strip():
         _run(["git", "commit", "-q", "-m", f"Release {version}"], root)
     _run(["git", "tag", "-a", version, "-m", f"Interplay dataset release {version}"], root)

@@ -50,7 +50,7 @@ def _lookup(tree: dict[str, Any], dotted: str) -> Any:
     node: Any = tree
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise KeyError(f"params.yaml has no key '{dotted}'")
+            raise ValueError(f"dvc.yaml refers to '{dotted}', which params.yaml does not have")
         node = node[part]
     return node
 
@@ -104,13 +104,19 @@ def producer_of(dep: str, stages: dict[str, StageSpec]) -> str | None:
     return None
 
 
+def _ignored(relative: Path) -> bool:
+    """What ``.dvcignore`` leaves out too: bytecode caches (they appear after the first run and
+    embed timestamps) and hidden files."""
+    return any(part == "__pycache__" or part.startswith(".") for part in relative.parts) or relative.suffix == ".pyc"
+
+
 def content_hash(path: Path) -> str:
     """sha256 over a file, or over a directory's relative paths and file contents, sorted."""
     digest = hashlib.sha256()
     if path.is_file():
         files = [path]
     elif path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not _ignored(p.relative_to(path)))
     else:
         return "missing"
     for file in files:

@@ -117,6 +117,21 @@ def text_names_title(text: str, title: str, threshold: float = 90.0) -> bool:
     return title_score(text, title) >= threshold
 
 
+def names_title(text: str, title: str, threshold: float = 90.0) -> bool:
+    """The SPEC's "a turn names a title" (leakage): normalized fuzzy score >= ``threshold``.
+
+    Titles that are everyday words ("It", "Up", "Her") would match ordinary prose exactly; for
+    them the text must carry the title with its year (``It (2017)``), as titles are rendered.
+    """
+    name, year = split_title_year(title)
+    if is_short_title(normalize_title(title)):
+        if year is None:
+            return False
+        pattern = r"(?<!\w)" + re.escape(name) + r"\s*\(\s*" + str(year) + r"\s*\)"
+        return re.search(pattern, text, flags=re.IGNORECASE) is not None
+    return title_score(text, title) >= threshold
+
+
 def names_any_title(text: str, titles: Iterable[str], threshold: float = 90.0) -> list[str]:
     """The titles among ``titles`` that ``text`` names, in the order given."""
     return [title for title in titles if text_names_title(text, title, threshold)]

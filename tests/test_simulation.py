@@ -176,3 +176,15 @@ def test_kill_and_resume_gives_the_same_bytes(tiny_dir: Path, tmp_path: Path, re
 
     simulate_to_file(job(), profiles, 2, players_for(tiny_dir), INDEX, work, out)
     assert out.read_bytes() == reference.read_bytes()
+
+
+def test_leak_guard_follows_the_leakage_metric_for_everyday_word_titles() -> None:
+    from interplay.simulation.conversation import turn_problem
+
+    conv = Conversation(profile={**profile(1), "target_item_ids": ["4"], "target_titles": ["It (2017)"]},
+                        opening_role="user")
+    assert turn_problem(conv, "I love it when a movie scares me", "[END]", 90, INDEX) is None
+    assert turn_problem(conv, "Maybe something like It (2017)?", "[END]", 90, INDEX) == "leak_guard"
+    zebra = Conversation(profile=profile(2), opening_role="user")
+    assert turn_problem(zebra, "I want to see zebra quest", "[END]", 90, INDEX) == "leak_guard"
+    assert turn_problem(zebra, "I want to see zebra quest", "[END]", None, INDEX) is None  # scripts may

@@ -182,7 +182,7 @@ def preference_summary(
         if mentioned_titles:
             sentences.append(f"You brought up {join_words(mentioned_titles)} when talking about movies.")
     sentences = leak.keep_joined(sentences)
-    if not sentences:
+    if not sentences or leak.leaks(" ".join(sentences)):
         sentences = ["You enjoy a good movie but have no particular favourites in mind."]
     return " ".join(sentences)
 
@@ -224,15 +224,21 @@ def attributes_text(
             leak.removed += 1
             clauses[name] = ""
             attrs = replace(attrs, **{name: None if name == "decade" else ()})
+    open_to_anything = "You are open to any kind of movie."
     if not any(clauses.values()):
-        return "You are open to any kind of movie.", attrs
-    text = f"You are in the mood for {clauses['genres'] or 'a movie'}"
-    if clauses["decade"]:
-        text += f" {clauses['decade']}"
+        return open_to_anything, attrs
     extra = [c for c in (clauses["directors"], clauses["actors"]) if c]
-    if extra:
-        text += ", ideally " + " and ".join(extra)
-    return text + ".", attrs
+    # The wording around the clauses is checked too: a title such as "In the Mood" could hide there.
+    for opening, joiner in (("You are in the mood for", ", ideally "), ("You would like to watch", ", "),):
+        text = f"{opening} {clauses['genres'] or 'a movie'}"
+        if clauses["decade"]:
+            text += f" {clauses['decade']}"
+        if extra:
+            text += joiner + " and ".join(extra)
+        if not leak.leaks(text):
+            return text + ".", attrs
+    leak.removed += 1
+    return open_to_anything, TargetAttributes((), None, (), ())
 
 
 def build_profile(dialogue: Dialogue, catalog: Catalog, params: PreprocessParams) -> ProfileOutcome:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 from interplay.simulation.linking import link_titles
-from interplay.textmatch import TitleIndex, names_any_title, normalize_text
+from interplay.textmatch import TitleIndex, names_title, normalize_text
 
 Role = Literal["user", "recommender"]
 ChatMessage = dict[str, str]
@@ -68,15 +68,21 @@ def recommender_view(messages: list[ChatMessage]) -> list[ChatMessage]:
     return _chat_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT)
 
 
-def leaks_target(text: str, conversation: Conversation, threshold: float) -> bool:
-    """Whether a user turn names a target the recommender has not mentioned yet (SPEC leakage)."""
+def leaks_target(text: str, conversation: Conversation, threshold: float, index: TitleIndex | None = None) -> bool:
+    """Whether a user turn names a target the recommender has not mentioned yet.
+
+    The same rule as the ``leakage_rate`` metric: the text names the title
+    (:func:`~interplay.textmatch.names_title`), or a title it names links to the target's id.
+    """
     profile = conversation.profile
-    pending = [
-        title
+    pending = {
+        item_id: title
         for item_id, title in zip(profile["target_item_ids"], profile["target_titles"])
         if item_id not in conversation.recommended_item_ids
-    ]
-    return bool(names_any_title(text, pending, threshold))
+    }
+    if any(names_title(text, title, threshold) for title in pending.values()):
+        return True
+    return index is not None and bool(set(link_titles(text, index, threshold)) & set(pending))
 
 
 def _clean(text: str, end_marker: str, role: Role) -> tuple[str, bool]:
@@ -84,10 +90,13 @@ def _clean(text: str, end_marker: str, role: Role) -> tuple[str, bool]:
     return " ".join((text.replace(end_marker, " ") if ended else text).split()), ended
 
 
-def turn_problem(conversation: Conversation, text: str, end_marker: str, leak_threshold: float) -> str | None:
+def turn_problem(
+    conversation: Conversation, text: str, end_marker: str, leak_threshold: float | None, index: TitleIndex | None = None
+) -> str | None:
     """Why a generated turn cannot be used as it is (empty, a repeat, a leak), or None.
 
     Repeats of the last three turns catch both loops and the two roles echoing each other.
+    ``leak_threshold`` None skips the leak check (a reference-dependent script may name its target).
     """
     role = conversation.next_role
     content, ended = _clean(text, end_marker, role)
@@ -96,7 +105,7 @@ def turn_problem(conversation: Conversation, text: str, end_marker: str, leak_th
     normalized = normalize_text(content)
     if content and any(normalize_text(m["content"]) == normalized for m in conversation.messages[-3:]):
         return "repeated_turn"
-    if role == "user" and leaks_target(content, conversation, leak_threshold):
+    if role == "user" and leak_threshold is not None and leaks_target(content, conversation, leak_threshold, index):
         return "leak_guard"
     return None
 
@@ -117,7 +126,7 @@ def add_turn(
     """
     role = conversation.next_role
     content, ended = _clean(text, end_marker, role)
-    problem = turn_problem(conversation, text, end_marker, leak_threshold=101.0)  # leaks: engine's job
+    problem = turn_problem(conversation, text, end_marker, leak_threshold=None)  # leaks: the engine's job
     if problem is not None:
         conversation.termination_reason = problem
         return

@@ -136,7 +136,8 @@ def _view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatM
 
 
 def _usable_turns(
-    group: list[Conversation], role: Role, player: RolePlayer, settings: EngineSettings, stats: EngineStats
+    group: list[Conversation], role: Role, player: RolePlayer, settings: EngineSettings, stats: EngineStats,
+    index: TitleIndex,
 ) -> list[tuple[str, str | None]]:
     """Each conversation's next turn and what is still wrong with it (None: nothing).
 
@@ -146,7 +147,7 @@ def _usable_turns(
     """
 
     def problem(conversation: Conversation, text: str) -> str | None:
-        return turn_problem(conversation, text, settings.end_marker, settings.leak_threshold)
+        return turn_problem(conversation, text, settings.end_marker, settings.leak_threshold, index)
 
     texts, tokens = player.generator.generate(
         [_view(c, role, settings.end_marker) for c in group], player.sampling, player.adapter
@@ -187,7 +188,7 @@ def run_conversations(
             waiting = [c for c in active if not c.finished and c.next_role == role]
             player = players[role]
             for group in _chunks(waiting, settings.batch_size):
-                for conversation, (text, problem) in zip(group, _usable_turns(group, role, player, settings, stats)):
+                for conversation, (text, problem) in zip(group, _usable_turns(group, role, player, settings, stats, index)):
                     if problem == "leak_guard":
                         conversation.termination_reason = problem  # never append a leaking turn
                         continue

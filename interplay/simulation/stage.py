@@ -8,8 +8,6 @@ killed run resumes where it stopped.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from interplay.simulation.engine import EngineSettings
 from interplay.simulation.records import DIALOGUE_SCHEMA, dialogue_row, to_table
 from interplay.simulation.run import ShardJob, log_resume, select_profiles, simulate_locally
 from interplay.simulation.runtime import Variant, load_players, model_identities
+from interplay.stage_keys import content_hash
 from interplay.textmatch import TitleIndex
 
 log = logging.getLogger(__name__)
@@ -44,20 +43,32 @@ def read_catalog(root: Path) -> tuple[TitleIndex, dict[str, str]]:
     return index, {r["item_id"]: r["title"] for r in rows}
 
 
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+#: Simulation keys that do not decide a variant's dialogues (where they run, or another variant's
+#: count); everything else, ``batch_size`` included (it decides what is sampled together), does.
+_NOT_DECIDING: dict[str, set[str]] = {
+    "interplay": {"task_runner", "dask_address", "zero_shot", "reference_dependent"},
+    "zero_shot": {"task_runner", "dask_address", "num_profiles", "reference_dependent"},
+    "reference_dependent": {"task_runner", "dask_address", "num_profiles", "zero_shot", "shard_size"},
+}
+#: The code a simulation's dialogues depend on: a change starts the shards afresh.
+_CODE = ("interplay/simulation", "interplay/prompts.py", "interplay/textmatch.py", "interplay/training/chat.py")
 
 
-def params_hash(params: Params) -> str:
-    """What of the parameters decides the dialogues (recorded in every row)."""
-    return _digest(
+def params_hash(params: Params, variant: str) -> str:
+    """What of the parameters decides a variant's dialogues (recorded in every row)."""
+    return shards.run_identity(
         {
             "seed": params.seed,
-            "simulation": params.simulation.model_dump(exclude={"task_runner", "dask_address", "batch_size"}),
+            "simulation": params.simulation.model_dump(exclude=_NOT_DECIDING[variant]),
             "end_marker": params.preprocess.end_marker,
             "match": params.preprocess.title_match_threshold,
         }
     )
+
+
+def code_version() -> str:
+    package = Path(__file__).resolve().parents[2]
+    return shards.run_identity({path: content_hash(package / path) for path in _CODE})
 
 
 def engine_settings(params: Params) -> EngineSettings:
@@ -82,11 +93,11 @@ def simulate_pairs(params: Params, root: Path, variant: Variant, count: int | No
         engine=engine_settings(params),
         titles=titles,
         models=model_identities(params, root, variant),
-        params_hash=params_hash(params),
+        params_hash=params_hash(params, variant),
     )
     identity = shards.run_identity(
         {"job": job.params_hash, "models": job.models, "profiles": [p["profile_id"] for p in profiles],
-         "shard_size": settings.shard_size}
+         "code": code_version()}
     )
     work_dir = root / WORK / variant / identity
     plan = shards.cut(profiles, settings.shard_size)
@@ -111,7 +122,7 @@ def write_reference_dependent(params: Params, root: Path, out: Path) -> Path:
     loaded = load_players(params, root, "zero_shot")
     writer = loaded.players["user"]
     sampling = writer.sampling.model_copy(update={"max_new_tokens": 40 * settings.max_turns})
-    job_hash = params_hash(params)
+    job_hash = params_hash(params, "reference_dependent")
     rows = []
     torch.manual_seed(shards.shard_seed(params.seed, 0))
     for start in tqdm(range(0, len(profiles), settings.batch_size), desc="reference_dependent", unit="batch"):

@@ -285,6 +285,9 @@ def train_adapter(
     if base_reference is not None:
         peft_model.peft_config["default"].base_model_name_or_path = base_reference
     peft_model.save_pretrained(str(out_dir), safe_serialization=True)
+    # A finished run leaves no checkpoint behind: a later run (new code, say) must train, not
+    # "resume" at its last step and save the old adapter again.
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
     metrics = {
         "validation_loss_before": before["loss"],
         "validation_loss_after": after["loss"],

@@ -95,10 +95,28 @@ def dialogue_suite(
         _critical(gxe.ExpectColumnValuesToBeUnique, "dialogue ids are unique", column="dialogue_id"),
         _critical(
             gxe.ExpectColumnValuesToBeBetween,
-            f"num_turns within [2, max_turns={max_turns}]",
+            f"num_turns within [2, max_turns={max_turns}] (dialogues that did not fail)",
             column="num_turns",
             min_value=2,
             max_value=max_turns,
+            row_condition='outcome != "error"',
+            condition_parser="pandas",
+        ),
+        # A generation that failed early (a degenerate or leaking first turn the engine could not
+        # replace) is kept and counted, not hidden: it may be short, never longer than max_turns.
+        _critical(
+            gxe.ExpectColumnValuesToBeBetween,
+            f"num_turns at most max_turns={max_turns}",
+            column="num_turns",
+            min_value=0,
+            max_value=max_turns,
+        ),
+        _warning(
+            gxe.ExpectColumnValuesToNotBeInSet,
+            "at most 10% of dialogues end in an error (degenerate or leaking turns)",
+            column="outcome",
+            value_set=["error"],
+            mostly=0.9,
         ),
         _critical(
             gxe.ExpectColumnPairValuesToBeEqual,
