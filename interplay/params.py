@@ -253,12 +253,12 @@ class RefreshParams(_Section):
 class SamplingParams(_Section):
     """How one role samples its turns in simulation."""
 
-    temperature: float = Field(0.8, ge=0)  # 0: greedy
+    temperature: float = Field(0.7, ge=0)  # 0: greedy
     top_p: float = Field(0.9, gt=0, le=1)
     top_k: int = Field(50, ge=0)
     repetition_penalty: float = Field(1.2, ge=1)
     no_repeat_ngram_size: int = Field(4, ge=0)
-    max_new_tokens: int = Field(60, gt=0)
+    max_new_tokens: int = Field(40, gt=0)
 
 
 class BaselineParams(_Section):
@@ -273,12 +273,12 @@ class SimulationParams(_Section):
     profile_splits: list[Literal["train", "validation", "test"]] = ["test"]
     num_profiles: int | None = Field(64, gt=0)
     #: A conversation ends at this many turns (messages) if the user has not ended it.
-    max_turns: int = Field(12, ge=2)
+    max_turns: int = Field(10, ge=2)
     #: Prompt tokens kept (system prompt + latest turns) when a conversation grows longer.
     max_context_tokens: int = Field(768, ge=64)
     #: Share of conversations the user opens; null: the corpus's own share.
     user_opens_share: float | None = Field(None, ge=0, le=1)
-    batch_size: int = Field(32, gt=0)
+    batch_size: int = Field(16, gt=0)
     shard_size: int = Field(32, gt=0)
     user: SamplingParams = SamplingParams()
     recommender: SamplingParams = SamplingParams()

@@ -134,7 +134,7 @@ def test_schema_and_consistency_defects(reports) -> None:
     assert failed["every column of the dialogue contract is present"].observed_value == {
         "missing_columns": ["termination_reason"]
     }
-    assert "num_turns within [2, max_turns=12] (dialogues that did not fail)" in failed
+    assert any(k.startswith("num_turns within [2, max_turns=") and k.endswith("(dialogues that did not fail)") for k in failed)
     assert "outcome in ['accepted', 'gave_up', 'max_turns', 'error']" in failed
     assert "every accepted_item_id is among recommended_item_ids" in failed
     assert "no null turn" in failed
