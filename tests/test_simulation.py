@@ -83,7 +83,8 @@ def test_turns_end_on_marker_and_outcome_needs_a_recommendation() -> None:
     assert outcome(conv) == ("accepted", "1")
     assert conv.messages[-1]["content"] == "Great, I will watch it. Bye"
 
-    gave_up = Conversation(profile=profile(2), opening_role="user")
+    gave_up = Conversation(profile=profile(2), opening_role="recommender")
+    add_turn(gave_up, "What kind of movies do you like?", **kw)
     add_turn(gave_up, "Nothing for me, bye [END]", **kw)
     assert outcome(gave_up) == ("gave_up", None)
 
@@ -188,3 +189,14 @@ def test_leak_guard_follows_the_leakage_metric_for_everyday_word_titles() -> Non
     zebra = Conversation(profile=profile(2), opening_role="user")
     assert turn_problem(zebra, "I want to see zebra quest", "[END]", 90, INDEX) == "leak_guard"
     assert turn_problem(zebra, "I want to see zebra quest", "[END]", None, INDEX) is None  # scripts may
+
+
+def test_a_bare_end_marker_or_an_ending_first_turn_is_not_a_dialogue() -> None:
+    from interplay.simulation.conversation import turn_problem
+
+    conv = Conversation(profile=profile(1), opening_role="user")
+    assert turn_problem(conv, "Bye [END]", "[END]", 90, INDEX) == "premature_end"
+    conv.messages.append({"role": "user", "content": "Hi"})
+    conv.messages.append({"role": "recommender", "content": "Try Moon Harbor (2004)."})
+    assert turn_problem(conv, " [END] ", "[END]", 90, INDEX) == "empty_turn"
+    assert turn_problem(conv, "No thanks, bye [END]", "[END]", 90, INDEX) is None

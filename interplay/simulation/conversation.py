@@ -19,7 +19,9 @@ ChatMessage = dict[str, str]
 
 #: Why a conversation stopped -> its outcome class (SPEC: accepted | gave_up | max_turns | error).
 #: ``script_end``: a reference-dependent script ended (it was written to end in acceptance).
-TERMINATIONS = ("end_marker", "max_turns", "empty_turn", "repeated_turn", "leak_guard", "script_end")
+TERMINATIONS = (
+    "end_marker", "max_turns", "empty_turn", "premature_end", "repeated_turn", "leak_guard", "script_end"
+)
 
 
 @dataclass
@@ -100,8 +102,10 @@ def turn_problem(
     """
     role = conversation.next_role
     content, ended = _clean(text, end_marker, role)
-    if not content and not ended:
+    if not content:  # nothing said (a bare end marker included)
         return "empty_turn"
+    if ended and not conversation.messages:  # a user who ends before anyone spoke has no dialogue
+        return "premature_end"
     normalized = normalize_text(content)
     if content and any(normalize_text(m["content"]) == normalized for m in conversation.messages[-3:]):
         return "repeated_turn"
