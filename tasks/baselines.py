@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from interplay.params import Params
+from interplay.simulation.records import GENERATED_PATHS
 from interplay.simulation.stage import simulate_pairs, write_reference_dependent
-
-OUT = Path("data/baselines")
-
 
 def run(params: Params, root: Path) -> None:
     settings = params.simulation
-    simulate_pairs(params, root, "zero_shot", settings.zero_shot.num_profiles, OUT / "zero_shot.parquet")
-    write_reference_dependent(params, root, OUT / "reference_dependent.parquet")
+    simulate_pairs(params, root, "zero_shot", settings.zero_shot.num_profiles, Path(GENERATED_PATHS["zero_shot"]))
+    write_reference_dependent(params, root, Path(GENERATED_PATHS["reference_dependent"]))

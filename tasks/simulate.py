@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from interplay.params import Params
+from interplay.simulation.records import GENERATED_PATHS
 from interplay.simulation.stage import simulate_pairs
 
-OUT = Path("data/simulated/dialogues.parquet")
+OUT = Path(GENERATED_PATHS["interplay"])
 
 
 def run(params: Params, root: Path) -> None:

@@ -8,14 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from interplay.metrics import decade_of
+from interplay.simulation.records import GENERATED_PATHS
 
 log = logging.getLogger(__name__)
 
-GENERATED_PATHS: dict[str, str] = {
-    "interplay": "data/simulated/dialogues.parquet",
-    "zero_shot": "data/baselines/zero_shot.parquet",
-    "reference_dependent": "data/baselines/reference_dependent.parquet",
-}
 REAL_DIALOGUES = "data/processed/dialogues.parquet"
 PROFILES = "data/processed/profiles.parquet"
 CATALOG = "data/processed/catalog.parquet"

@@ -13,6 +13,13 @@ import pyarrow as pa
 from interplay.preprocess.artifacts import ATTRIBUTES, MENTION, MESSAGE
 from interplay.simulation.conversation import Conversation, outcome
 
+#: Where each generated dataset is written (simulate, baselines) and read (validate, evaluate, publish).
+GENERATED_PATHS: dict[str, str] = {
+    "interplay": "data/simulated/dialogues.parquet",
+    "zero_shot": "data/baselines/zero_shot.parquet",
+    "reference_dependent": "data/baselines/reference_dependent.parquet",
+}
+
 DIALOGUE_SCHEMA = pa.schema(
     [
         ("dialogue_id", pa.string()),

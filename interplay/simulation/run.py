@@ -6,7 +6,6 @@ functions serve Interplay and the zero-shot baseline (the same engine without ad
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from interplay.preprocess.splits import unit_hash
 from interplay.simulation import shards
 from interplay.simulation.conversation import Conversation, Role
 from interplay.simulation.engine import EngineSettings, RolePlayer, run_conversations
@@ -25,17 +25,12 @@ from interplay.textmatch import TitleIndex
 log = logging.getLogger(__name__)
 
 
-def _unit(seed: int, name: str) -> float:
-    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
 def select_profiles(
     profiles: Sequence[dict[str, Any]], splits: Sequence[str], count: int | None, seed: int
 ) -> list[dict[str, Any]]:
     """Profiles of the given splits, in a seeded order, at most ``count`` of them."""
     chosen = [p for p in profiles if p["split"] in splits]
-    chosen.sort(key=lambda p: (_unit(seed, p["profile_id"]), p["profile_id"]))
+    chosen.sort(key=lambda p: (unit_hash(seed, p["profile_id"]), p["profile_id"]))
     return chosen[:count] if count is not None else chosen
 
 
@@ -43,7 +38,7 @@ def opening_role(profile: dict[str, Any], user_share: float | None, seed: int) -
     """The real dialogue's opener (the corpus's share), or a seeded draw at ``user_share``."""
     if user_share is None:
         return "user" if profile.get("opening_role") == "user" else "recommender"
-    return "user" if _unit(seed, "opens:" + profile["profile_id"]) < user_share else "recommender"
+    return "user" if unit_hash(seed, "opens:" + profile["profile_id"]) < user_share else "recommender"
 
 
 @dataclass(frozen=True)

@@ -31,16 +31,13 @@ from interplay.validation.suites import (
     dialogue_suite,
     turn_suite,
 )
+from interplay.simulation.records import GENERATED_PATHS
 from interplay.validation.tables import bigram_table, dialogue_table, turn_table
 
 log = logging.getLogger(__name__)
 
 #: Generated datasets: name -> path under the repository root. The first is the gated one.
-DATASETS: dict[str, str] = {
-    "interplay": "data/simulated/dialogues.parquet",
-    "zero_shot": "data/baselines/zero_shot.parquet",
-    "reference_dependent": "data/baselines/reference_dependent.parquet",
-}
+DATASETS: dict[str, str] = GENERATED_PATHS
 GATED = "interplay"
 SUMMARY_PATH = "reports/validation.json"
 DOCS_DIR = "reports/validation"
