@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_preprocess.py
+	$(BIN)/python benchmarks/bench_simulation.py
 
 install: $(STAMP)
 

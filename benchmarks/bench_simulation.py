@@ -4,7 +4,8 @@ On the default model (SmolLM2-135M-Instruct, no adapters: adapters do not change
 with the same prompts, generated tokens per second of
   (a) the lock-step engine at batch 32,
   (b) the same engine one conversation at a time,
-  (c) plain ``model.generate`` at batch 32 on first-turn prompts, about as many tokens as (a).
+  (c) plain ``model.generate`` at batch 32 on first-turn prompts, about as many tokens as (a), with
+      the same sampling settings (each row runs to ``max_new_tokens``: no stops, no padding).
 Goals: (a) >= 5 x (b) and (a) >= 0.8 x (c). Then peak RSS of simulating 100 and 400 dialogues
 with a tiny model (each in a fresh process): memory must not grow with the number of dialogues.
 Results go to reports/bench_simulation.json. Run: ``.venv/bin/python benchmarks/bench_simulation.py``.
@@ -76,14 +77,14 @@ def engine_rate(generator: TurnGenerator, sampling: SamplingParams, count: int, 
 def plain_rate(generator: TurnGenerator, sampling: SamplingParams, batch: int, tokens_goal: int) -> dict:
     from interplay.simulation.conversation import recommender_view
 
-    prompts = [generator._prompt(recommender_view([]), sampling.max_new_tokens) for _ in range(batch)]
-    generator.tokenizer.padding_side = "left"
-    encoded = generator.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    ids = generator.prompt_ids(recommender_view([]), sampling.max_new_tokens)
+    encoded = {"input_ids": torch.tensor([ids] * batch), "attention_mask": torch.ones(batch, len(ids), dtype=torch.long)}
     produced, started = 0, time.perf_counter()
     while produced < tokens_goal:
-        out = generator.model.generate(
+        out = generator.model.generate(  # the engine's sampling settings, without its stops
             **encoded, max_new_tokens=sampling.max_new_tokens, min_new_tokens=sampling.max_new_tokens,
-            do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
+            do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
+            repetition_penalty=sampling.repetition_penalty, no_repeat_ngram_size=sampling.no_repeat_ngram_size,
             pad_token_id=generator.tokenizer.pad_token_id,
         )
         produced += (out.shape[1] - encoded["input_ids"].shape[1]) * batch
@@ -123,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dialogues", type=int, default=64, help="dialogues for (a)")
     parser.add_argument("--turns", type=int, default=4)
-    parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--new-tokens", type=int, default=40, help="max new tokens per turn (the default simulation's)")
     args = parser.parse_args()
     from interplay.training.finetune import load_base
 

@@ -94,15 +94,37 @@ def test_turns_end_on_marker_and_outcome_needs_a_recommendation() -> None:
     assert echo.termination_reason == "repeated_turn" and len(echo.messages) == 1
 
 
+def test_reused_prompt_states_give_the_same_replies_as_encoding_from_scratch(tiny_dir: Path) -> None:
+    """The engine keeps each conversation's states between turns; the replies must not change."""
+    from interplay.simulation.prefix_cache import PrefixCache
+
+    generator = players_for(tiny_dir)["user"].generator
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=6, no_repeat_ngram_size=0)
+    first = [[{"role": "system", "content": "You are a movie fan."}, {"role": "user", "content": f"Hello {i}"}] for i in range(3)]
+    cache = PrefixCache()
+    keys = ["a", "b", "c"]
+    replies, _ = generator.generate(first, greedy, "user", keys=keys, cache=cache)
+    later = [
+        chat + [{"role": "assistant", "content": reply}, {"role": "user", "content": "Tell me more" + "!" * i}]
+        for i, (chat, reply) in enumerate(zip(first, replies))
+    ]
+    prompts = [generator.prompt_ids(chat, greedy.max_new_tokens) for chat in later]
+    reused = [cache.reusable(key, ids) for key, ids in zip(keys, prompts)]
+    assert all(r >= len(generator.prompt_ids(chat[:2], 0)) for r, chat in zip(reused, later))  # up to the reply
+    assert generator.generate(later, greedy, "user", keys=keys, cache=cache)[0] == generator.generate(later, greedy, "user")[0]
+    cache.drop("a")
+    assert len(cache) == 2 and cache.reusable("a", prompts[0]) == 0
+
+
 def test_recommender_never_sees_the_profile(tiny_dir: Path, tmp_path: Path) -> None:
     players = players_for(tiny_dir)
     generator = players["recommender"].generator
     seen: list[tuple[str | None, str]] = []
     original = generator.generate
 
-    def spy(chats, sampling, adapter):
+    def spy(chats, sampling, adapter, **kwargs):
         seen.extend((adapter, str(chat)) for chat in chats)
-        return original(chats, sampling, adapter)
+        return original(chats, sampling, adapter, **kwargs)
 
     generator.generate = spy  # type: ignore[method-assign]
     profiles = [profile(i) for i in range(6)]

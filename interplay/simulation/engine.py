@@ -1,10 +1,12 @@
 """The lock-step engine: many conversations advance together, one batched generation per role.
 
-At each step every conversation waiting for the user simulator is generated in batches through
-the user adapter, then every conversation waiting for the recommender through the recommender
-adapter. The pool holds two batches' worth of conversations, so that after the first step each
-role's batch is full (a conversation waiting for one role waits for the other next); finished
-conversations leave the pool and new ones take their place.
+At each step the conversations waiting for the user simulator are generated in one batch through
+the user adapter, then those waiting for the recommender through the recommender adapter. The pool
+holds two batches' worth of conversations and some slack, so that each role's batch stays full (a
+conversation waiting for one role waits for the other next); finished conversations leave the pool
+and new ones take their place. Each conversation keeps its prompt's key/value states per role
+(:mod:`interplay.simulation.prefix_cache`), so a turn encodes only what was said since that role
+last spoke.
 
 Randomness comes from one seed set at the start of each call, so a shard
 simulated alone gives the same dialogues whatever ran before it: that is what makes resumed runs
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,7 @@ from interplay.simulation.conversation import (
     recommender_view,
     user_view,
 )
+from interplay.simulation.prefix_cache import PrefixCache
 from interplay.textmatch import TitleIndex
 from interplay.training.chat import truncate_messages
 
@@ -48,13 +51,17 @@ class TurnGenerator:
     tokenizer: Any
     max_context_tokens: int
 
-    def _prompt(self, chat: list[ChatMessage], max_new_tokens: int) -> str:
-        budget = max(self.max_context_tokens - max_new_tokens, 16)
+    def _encode(self, chat: list[ChatMessage]) -> list[int]:
         prompt = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-        if len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"]) <= budget:
-            return prompt
-        kept = truncate_messages(self.tokenizer, chat, budget, head=0)  # system + latest turns
-        return self.tokenizer.apply_chat_template(kept, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+
+    def prompt_ids(self, chat: list[ChatMessage], max_new_tokens: int) -> list[int]:
+        """The chat as prompt tokens, truncated (system prompt + latest turns) to leave room to reply."""
+        budget = max(self.max_context_tokens - max_new_tokens, 16)
+        ids = self._encode(chat)
+        if len(ids) <= budget:
+            return ids
+        return self._encode(truncate_messages(self.tokenizer, chat, budget, head=0))
 
     def _stop_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -65,14 +72,23 @@ class TurnGenerator:
 
     @torch.no_grad()
     def generate(
-        self, chats: Sequence[list[ChatMessage]], sampling: SamplingParams, adapter: str | None
+        self,
+        chats: Sequence[list[ChatMessage]],
+        sampling: SamplingParams,
+        adapter: str | None,
+        keys: Sequence[Hashable] | None = None,
+        cache: PrefixCache | None = None,
     ) -> tuple[list[str], int]:
-        """Decoded replies and the number of tokens generated (up to each row's end of turn)."""
-        prompts = [self._prompt(chat, sampling.max_new_tokens) for chat in chats]
-        self.tokenizer.padding_side = "left"
-        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        """Decoded replies and the number of tokens generated (up to each row's end of turn).
+
+        With ``keys`` and a ``cache``, each row reuses the states stored under its key and leaves
+        its prompt's (and reply's) states there for its next turn.
+        """
+        prompts = [self.prompt_ids(chat, sampling.max_new_tokens) for chat in chats]
+        store = cache if cache is not None and keys is not None else PrefixCache()
+        row_keys = list(keys) if keys is not None else list(range(len(prompts)))
+        layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, self.model.config)
         device = next(self.model.parameters()).device
-        batch = {key: value.to(device) for key, value in batch.items()}
         stop = self._stop_ids()
         options: dict[str, Any] = {
             "max_new_tokens": sampling.max_new_tokens,
@@ -83,21 +99,38 @@ class TurnGenerator:
             "pad_token_id": self.tokenizer.pad_token_id,
             "eos_token_id": stop,
             "use_cache": True,
+            "return_dict_in_generate": True,
         }
         if sampling.temperature > 0:
             options.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k)
+        if layout.cache is not None:
+            options["cache"] = layout.cache
         if adapter is not None:
             # One adapter per batch: activating it is cheaper than peft's per-row adapter_names
             # path (which splits every LoRA layer's input by adapter), with the same result.
             self.model.set_adapter(adapter)
-        output = self.model.generate(**batch, **options)
-        new_tokens = output[:, batch["input_ids"].shape[1] :]
+        output = self.model.generate(
+            input_ids=layout.input_ids.to(device), attention_mask=layout.attention_mask.to(device), **options
+        )
+        width = layout.input_ids.shape[1]
+        new_tokens = output.sequences[:, width:].tolist()
         texts: list[str] = []
         generated = 0
-        for row in new_tokens.tolist():
-            length = next((i for i, token in enumerate(row) if token in stop), len(row))
+        for row, (ids, tokens) in enumerate(zip(prompts, new_tokens)):
+            length = next((i for i, token in enumerate(tokens) if token in stop), len(tokens))
             generated += length
-            texts.append(self.tokenizer.decode(row[:length], skip_special_tokens=True).strip())
+            texts.append(self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip())
+            if store is cache:
+                # States exist for every column but the last sampled one: keep the prompt and
+                # the reply up to its end-of-turn token, which the next prompt mostly repeats.
+                kept = min(length + 1, len(tokens) - 1)
+                prefix_start, prefix_end, new_start, new_end = layout.spans[row]
+                columns = torch.cat([
+                    torch.arange(prefix_start, prefix_end),
+                    torch.arange(new_start, new_end),
+                    torch.arange(width, width + kept),
+                ]).to(device)
+                store.store(row_keys[row], ids + tokens[:kept], output.cache, row, columns)
         return texts, generated
 
 
@@ -126,47 +159,16 @@ class EngineStats:
     retries: int = 0
 
 
-def _chunks(items: list[Conversation], size: int) -> Iterable[list[Conversation]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatMessage]:
     if role == "user":
         return user_view(conversation, end_marker)
     return recommender_view(conversation.messages)
 
 
-def _usable_turns(
-    group: list[Conversation], role: Role, player: RolePlayer, settings: EngineSettings, stats: EngineStats,
-    index: TitleIndex,
-) -> list[tuple[str, str | None]]:
-    """Each conversation's next turn and what is still wrong with it (None: nothing).
-
-    A turn that is empty, repeats a recent turn, or (user only) names a target the recommender
-    has not mentioned yet is sampled again, up to ``RETRIES`` times; the leak check is what keeps
-    ``leakage_rate`` at zero even when a user simulator guesses a title.
-    """
-
-    def problem(conversation: Conversation, text: str) -> str | None:
-        return turn_problem(conversation, text, settings.end_marker, settings.leak_threshold, index)
-
-    texts, tokens = player.generator.generate(
-        [_view(c, role, settings.end_marker) for c in group], player.sampling, player.adapter
-    )
-    stats.generated_tokens += tokens
-    for _ in range(RETRIES):
-        bad = [i for i, text in enumerate(texts) if problem(group[i], text) is not None]
-        if not bad:
-            break
-        stats.retries += len(bad)
-        again, tokens = player.generator.generate(
-            [_view(group[i], role, settings.end_marker) for i in bad], player.sampling, player.adapter
-        )
-        stats.generated_tokens += tokens
-        for i, text in zip(bad, again):
-            texts[i] = text
-    return [(text, problem(group[i], text)) for i, text in enumerate(texts)]
+def pool_size(batch_size: int) -> int:
+    """Conversations in flight: two batches (one per role) and some slack, so that both batches
+    stay full when conversations fall out of step (a resampled turn, a new conversation)."""
+    return 2 * batch_size + batch_size // 4 + 1
 
 
 def run_conversations(
@@ -177,34 +179,77 @@ def run_conversations(
     seed: int,
     on_finished: Callable[[Conversation], None] | None = None,
 ) -> tuple[list[Conversation], EngineStats]:
-    """Advance all conversations in lock-step until each has ended; returns them in input order."""
+    """Advance all conversations in lock-step until each has ended; returns them in input order.
+
+    Each step generates one batch per role, of the conversations that have waited longest for
+    it. A turn that is empty, repeats a recent turn, or (user only) names a target the
+    recommender has not mentioned yet is not kept: the conversation waits for that role again
+    and is resampled in the next step's batch, up to ``RETRIES`` times, instead of in a small
+    batch of its own. The leak check is what keeps ``leakage_rate`` at zero even when a user
+    simulator guesses a title.
+    """
     torch.manual_seed(seed)
     stats = EngineStats()
     started = time.perf_counter()
+    cache = PrefixCache()
     queue = list(conversations)
     active: list[Conversation] = []
+    waiting_since: dict[int, int] = {}  # id(conversation) -> step of its last turn
+    retries: dict[int, int] = {}
+    step = 0
     while queue or active:
-        while queue and len(active) < 2 * settings.batch_size:
-            active.append(queue.pop(0))
+        while queue and len(active) < pool_size(settings.batch_size):
+            conversation = queue.pop(0)
+            active.append(conversation)
+            waiting_since[id(conversation)] = step
         for role in ("user", "recommender"):
             waiting = [c for c in active if not c.finished and c.next_role == role]
+            group = sorted(waiting, key=lambda c: waiting_since[id(c)])[: settings.batch_size]
+            if not group:
+                continue
             player = players[role]
-            for group in _chunks(waiting, settings.batch_size):
-                for conversation, (text, problem) in zip(group, _usable_turns(group, role, player, settings, stats, index)):
-                    if problem == "leak_guard":
-                        conversation.termination_reason = problem  # never append a leaking turn
-                        continue
-                    add_turn(
-                        conversation,
-                        text,
-                        end_marker=settings.end_marker,
-                        max_turns=settings.max_turns,
-                        index=index,
-                        link_cutoff=settings.link_cutoff,
-                    )
+            texts, tokens = player.generator.generate(
+                [_view(c, role, settings.end_marker) for c in group],
+                player.sampling,
+                player.adapter,
+                keys=[(id(c), role) for c in group],
+                cache=cache,
+            )
+            stats.generated_tokens += tokens
+            for conversation, text in zip(group, texts):
+                _take_turn(conversation, text, settings, index, retries, stats)
+                waiting_since[id(conversation)] = step + 1
+        step += 1
         for conversation in [c for c in active if c.finished]:
             active.remove(conversation)
+            for role in ("user", "recommender"):
+                cache.drop((id(conversation), role))
             if on_finished is not None:
                 on_finished(conversation)
     stats.seconds = time.perf_counter() - started
     return list(conversations), stats
+
+
+def _take_turn(
+    conversation: Conversation, text: str, settings: EngineSettings, index: TitleIndex,
+    retries: dict[int, int], stats: EngineStats,
+) -> None:
+    """Append a usable turn, or leave the conversation waiting to be resampled, or end it."""
+    problem = turn_problem(conversation, text, settings.end_marker, settings.leak_threshold, index)
+    key = id(conversation)
+    if problem is not None and retries.get(key, 0) < RETRIES:
+        retries[key] = retries.get(key, 0) + 1
+        stats.retries += 1
+        return
+    retries[key] = 0
+    if problem == "leak_guard":
+        conversation.termination_reason = problem  # never append a leaking turn
+        return
+    add_turn(
+        conversation,
+        text,
+        end_marker=settings.end_marker,
+        max_turns=settings.max_turns,
+        index=index,
+        link_cutoff=settings.link_cutoff,
+    )

@@ -1,0 +1,116 @@
+"""Key/value states kept between turns, so that a conversation's prompt is not encoded again.
+
+A conversation's next prompt for a role is its previous prompt for that role plus a few new
+turns. Without this store every turn re-encodes the whole conversation (hundreds of tokens) to
+generate a few dozen; with it, only the tokens after the longest prefix shared with what was
+encoded last time for the same conversation and role are run through the model. Matching by
+token prefix rather than by message keeps it correct when the context is truncated (the system
+prompt is still shared) or when a reply re-tokenizes differently from how it was sampled.
+
+Rows of one batch reuse prefixes of different lengths: the batch is laid out as
+``[pad, reused prefix | pad, new tokens]`` and the attention mask hides both pads, so position
+ids (the mask's running sum) stay those of an unpadded prompt. Entries are per conversation and
+role (each role runs its own adapter, whose states differ), and are dropped when the
+conversation ends: memory is bounded by the engine's pool, not by the number of dialogues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import DynamicCache
+
+
+@dataclass
+class _Entry:
+    ids: list[int]
+    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values [heads, tokens, dim]
+
+
+@dataclass
+class BatchLayout:
+    """One batch's tensors: ``prefix`` columns come from the store, the rest are run."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    cache: DynamicCache | None
+    prefix: int  # columns covered by the cache
+    spans: list[tuple[int, int, int, int]]  # per row: prefix start, prefix end, new start, new end
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    length = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+class PrefixCache:
+    """Per (conversation, role) key/value states of the tokens encoded last time."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, _Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def reusable(self, key: Hashable, ids: Sequence[int]) -> int:
+        """How many leading tokens of ``ids`` have stored states (at least one token is left to run)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return 0
+        return min(common_prefix(entry.ids, ids), len(ids) - 1)
+
+    def layout(
+        self, keys: Sequence[Hashable], prompts: Sequence[list[int]], pad_id: int, config: object
+    ) -> BatchLayout:
+        """Input ids, mask and past states for a batch whose rows reuse what they can."""
+        reuse = [self.reusable(key, ids) for key, ids in zip(keys, prompts)]
+        prefix = max(reuse, default=0)
+        new = max(len(ids) - r for ids, r in zip(prompts, reuse))
+        rows, masks, spans = [], [], []
+        for ids, r in zip(prompts, reuse):
+            n = len(ids) - r
+            rows.append([pad_id] * (prefix - r) + ids[:r] + [pad_id] * (new - n) + ids[r:])
+            masks.append([0] * (prefix - r) + [1] * r + [0] * (new - n) + [1] * n)
+            spans.append((prefix - r, prefix, prefix + new - n, prefix + new))
+        cache = None
+        if prefix:
+            cache = DynamicCache(self._stacked(keys, reuse, prefix), config=config)
+        return BatchLayout(torch.tensor(rows), torch.tensor(masks), cache, prefix, spans)
+
+    def _stacked(
+        self, keys: Sequence[Hashable], reuse: Sequence[int], prefix: int
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each layer's states for the batch, each row left-padded with zeros to ``prefix``."""
+        template = next(self._entries[k].layers for k, r in zip(keys, reuse) if r)
+        stacked = []
+        for layer, (k0, _) in enumerate(template):
+            keys_out = k0.new_zeros((len(keys), k0.shape[0], prefix, k0.shape[2]))
+            values_out = torch.zeros_like(keys_out)
+            for row, (key, r) in enumerate(zip(keys, reuse)):
+                if r:
+                    k, v = self._entries[key].layers[layer]
+                    keys_out[row, :, prefix - r :] = k[:, :r]
+                    values_out[row, :, prefix - r :] = v[:, :r]
+            stacked.append((keys_out, values_out))
+        return stacked
+
+    def store(
+        self, key: Hashable, ids: list[int], cache: DynamicCache, row: int, columns: torch.Tensor
+    ) -> None:
+        """Keep ``ids``' states, found in ``row`` of ``cache`` at ``columns`` (a copy, not a view)."""
+        self._entries[key] = _Entry(
+            ids=ids,
+            layers=[
+                (layer.keys[row].index_select(1, columns), layer.values[row].index_select(1, columns))
+                for layer in cache.layers
+            ],
+        )
+
+    def drop(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
