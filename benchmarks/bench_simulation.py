@@ -78,7 +78,9 @@ def plain_rate(generator: TurnGenerator, sampling: SamplingParams, batch: int, t
     from interplay.simulation.conversation import recommender_view
 
     ids = generator.prompt_ids(recommender_view([]), sampling.max_new_tokens)
-    encoded = {"input_ids": torch.tensor([ids] * batch), "attention_mask": torch.ones(batch, len(ids), dtype=torch.long)}
+    device = next(generator.model.parameters()).device
+    encoded = {"input_ids": torch.tensor([ids] * batch, device=device),
+               "attention_mask": torch.ones(batch, len(ids), dtype=torch.long, device=device)}
     produced, started = 0, time.perf_counter()
     while produced < tokens_goal:
         out = generator.model.generate(  # the engine's sampling settings, without its stops

@@ -11,7 +11,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import torch
 
 from interplay.hashing import sha256_file
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
@@ -54,6 +56,15 @@ def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role,
     return identities
 
 
+def place_for_inference(model: Any) -> Any:
+    """On a GPU, in bf16 (float16 where unsupported): generation there is bound by memory traffic,
+    and bf16 is what the adapters were trained in. On the CPU, float32 as loaded."""
+    if not torch.cuda.is_available():
+        return model
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return model.to(device="cuda", dtype=dtype)
+
+
 def load_players(params: Params, root: Path, variant: Variant) -> Players:
     """The two roles as configured: fine-tuned adapters (``interplay``) or the bare base."""
     from peft import PeftModel
@@ -78,4 +89,6 @@ def load_players(params: Params, root: Path, variant: Variant) -> Players:
             adapter = role
         sampling = settings.user if role == "user" else settings.recommender
         players[role] = RolePlayer(generator=generator, adapter=adapter, sampling=sampling)
+    for generator in generators.values():
+        generator.model = place_for_inference(generator.model)
     return Players(players, model_identities(params, root, variant))
