@@ -1,4 +1,4 @@
-"""baselines stage: zero-shot pairs (base model, no adapters) and reference-dependent scripts."""
+"""baselines stage: zero-shot pairs (base model, no adapters) and reference-dependent scripts (base model, told the target)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from pathlib import Path
 
 from interplay.params import Params
 from interplay.simulation.records import GENERATED_PATHS
-from interplay.simulation.stage import simulate_pairs, write_reference_dependent
+from interplay.simulation.stage import simulate_pairs
+
 
 def run(params: Params, root: Path) -> None:
     settings = params.simulation
     simulate_pairs(params, root, "zero_shot", settings.zero_shot.num_profiles, Path(GENERATED_PATHS["zero_shot"]))
-    write_reference_dependent(params, root, Path(GENERATED_PATHS["reference_dependent"]))
+    simulate_pairs(
+        params, root, "reference_dependent", settings.reference_dependent.num_profiles,
+        Path(GENERATED_PATHS["reference_dependent"]),
+    )

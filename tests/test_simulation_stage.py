@@ -12,9 +12,9 @@ import pytest
 from interplay.models.adapters import adapter_dir
 from interplay.params import Params
 from interplay.preprocess.artifacts import CATALOG_SCHEMA, PROFILES_SCHEMA
-from interplay.simulation.baselines import parse_script, script_conversation
-from interplay.simulation.stage import simulate_pairs, write_reference_dependent
-from interplay.textmatch import TitleIndex
+from interplay.simulation.baselines import script_view
+from interplay.simulation.conversation import Conversation
+from interplay.simulation.stage import simulate_pairs
 
 CATALOG = [
     {"item_id": "1", "title": "Zebra Quest (1999)", "name": "Zebra Quest", "year": 1999,
@@ -69,13 +69,14 @@ def _params(**simulation: object) -> Params:
     return Params.model_validate({"simulation": {**base, **simulation}})
 
 
-def test_script_parsing_and_outcome() -> None:
-    script = "User: hi, I want a comedy\nuser: from the 90s\nRecommender: Try Zebra Quest (1999).\nUser: Great, thanks!"
-    assert [t["role"] for t in parse_script(script)] == ["user", "recommender", "user"]
-    index = TitleIndex.build([("1", "Zebra Quest", 1999)])
-    conversation = script_conversation(_profiles(1)[0], script, max_turns=6, index=index, link_cutoff=90)
-    assert conversation.termination_reason == "script_end"
-    assert conversation.recommended_item_ids == ["1"]
+def test_the_script_writer_knows_the_target_on_both_sides() -> None:
+    conversation = Conversation(profile=_profiles(1)[0], opening_role="user")
+    conversation.messages.append({"role": "user", "content": "Hi, I want a comedy"})
+    title = _profiles(1)[0]["target_titles"][0]
+    for role in ("user", "recommender"):
+        view = script_view(conversation, role, end_marker="[END]")
+        assert title in view[0]["content"]  # reference-dependent by design
+        assert view[1] == {"role": "assistant" if role == "user" else "user", "content": "Hi, I want a comedy"}
 
 
 def test_interplay_rows_carry_models_and_profiles(workspace: Path) -> None:
@@ -88,11 +89,12 @@ def test_interplay_rows_carry_models_and_profiles(workspace: Path) -> None:
 
 def test_baselines_write_their_files(workspace: Path) -> None:
     zero = simulate_pairs(_params(), workspace, "zero_shot", 2, Path("data/baselines/zero_shot.parquet"))
-    scripted = write_reference_dependent(_params(), workspace, Path("data/baselines/reference_dependent.parquet"))
+    scripted = simulate_pairs(_params(), workspace, "reference_dependent", 2, Path("data/baselines/reference_dependent.parquet"))
     assert pq.read_table(zero).num_rows == 2
     table = pq.read_table(scripted).to_pylist()
     assert len(table) == 2 and all(r["source"] == "reference_dependent" for r in table)
-    assert all("+lora" not in r["user_model"] for r in table)
+    assert all("+lora" not in r["user_model"] and r["user_model"] == r["recommender_model"] for r in table)
+    assert all(r["num_turns"] >= 1 for r in table)  # the writer speaks for both sides
 
 
 @pytest.mark.slow

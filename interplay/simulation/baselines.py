@@ -3,66 +3,55 @@
 This is how earlier synthetic CRS data was made, and what Interplay is compared against: the
 script "knows" the answer, so the user steers toward a title and the recommender "guesses" it.
 The zero-shot baseline needs nothing here: it is the paired engine with no adapters.
+
+The writer (the base model, no adapter) writes one message at a time, as the side whose turn it
+is, told the target title on both sides. Asked for a whole script at once, small models write one
+speaker's monologue and never the other's lines; message by message, the script alternates by
+construction, runs through the same engine (batching, shards, resume) and ends the same way (the
+user's end marker, or ``max_turns``). Leaks are not guarded here: naming the target is what this
+baseline does, and ``leakage_rate`` measures it.
 """
 
 from __future__ import annotations
 
-import re
+from functools import partial
 from typing import Any
 
-from interplay.simulation.conversation import ChatMessage, Conversation, add_turn
-from interplay.textmatch import TitleIndex
-
-SCRIPT_SYSTEM_PROMPT = (
-    "You write realistic chat conversations between a person looking for a movie (User) and a "
-    "movie recommender (Recommender). Write one line per message, each starting with 'User:' or "
-    "'Recommender:'. Write nothing else."
-)
-
-_SPEAKER = re.compile(r"^\s*\**\s*(user|seeker|recommender|assistant)\s*\**\s*:\s*(.*)$", re.I)
-_ROLE_OF = {"user": "user", "seeker": "user", "recommender": "recommender", "assistant": "recommender"}
+from interplay.simulation.conversation import ChatMessage, Conversation, Role, chat_view
+from interplay.simulation.engine import RolePlayer
 
 
-def script_prompt(profile: dict[str, Any], max_turns: int) -> list[ChatMessage]:
-    """The request for a whole conversation, target title included (that is the point)."""
-    title = profile["target_titles"][0] if profile["target_titles"] else "a fitting movie"
-    request = (
-        f"Write a conversation of at most {max_turns} short messages. About the user: "
-        f"{profile['preference_summary']} What they are looking for: {profile['target_attributes_text']} "
-        f"The recommender asks about their taste and ends up recommending {title}; the user "
-        "accepts it and says goodbye."
+def target_title(profile: dict[str, Any]) -> str:
+    return profile["target_titles"][0] if profile["target_titles"] else "a fitting movie"
+
+
+def script_system_prompt(profile: dict[str, Any], role: Role, end_marker: str) -> str:
+    """Each side's instructions, both naming the target (that is the point)."""
+    title = target_title(profile)
+    if role == "user":
+        return (
+            "You are a person chatting with a movie recommender to find a movie to watch. "
+            f"{profile['preference_summary']} You are looking for: {profile['target_attributes_text']} "
+            f"The movie you will end up with is {title}: when the recommender suggests it, accept it "
+            f"and say goodbye, ending that message with {end_marker}. Write only your next message."
+        )
+    return (
+        "You are a movie recommender chatting with a person who is looking for a movie. Ask about "
+        f"their taste, then recommend {title}: it is the right movie for them. Write only your next message."
     )
-    return [{"role": "system", "content": SCRIPT_SYSTEM_PROMPT}, {"role": "user", "content": request}]
 
 
-def parse_script(text: str) -> list[ChatMessage]:
-    """``User:``/``Recommender:`` lines as turns; consecutive lines of one speaker are merged."""
-    turns: list[ChatMessage] = []
-    for line in text.splitlines():
-        match = _SPEAKER.match(line)
-        if match:
-            role, content = _ROLE_OF[match.group(1).lower()], match.group(2).strip()
-            if turns and turns[-1]["role"] == role:
-                turns[-1]["content"] = f"{turns[-1]['content']} {content}".strip()
-            else:
-                turns.append({"role": role, "content": content})
-        elif turns and line.strip():
-            turns[-1]["content"] = f"{turns[-1]['content']} {line.strip()}"
-    return [t for t in turns if t["content"]]
+def script_view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatMessage]:
+    """The writer's prompt for ``role``'s next message: instructions naming the target, then the chat."""
+    return chat_view(conversation.messages, role, script_system_prompt(conversation.profile, role, end_marker))
 
 
-def script_conversation(
-    profile: dict[str, Any], script: str, *, max_turns: int, index: TitleIndex, link_cutoff: float
-) -> Conversation:
-    """A written script as a finished conversation; its end counts as the user ending it."""
-    turns = parse_script(script)
-    conversation = Conversation(profile=profile, opening_role=turns[0]["role"] if turns else "user")
-    for turn in turns:
-        if conversation.finished:
-            break
-        if turn["role"] != conversation.next_role:  # merged already; a guard for safety
-            continue
-        add_turn(conversation, turn["content"], end_marker="\0", max_turns=max_turns, index=index, link_cutoff=link_cutoff)
-    if conversation.termination_reason is None:
-        conversation.termination_reason = "script_end" if len(conversation.messages) >= 2 else "empty_turn"
-    return conversation
+def script_players(writer: RolePlayer, end_marker: str) -> dict[Role, RolePlayer]:
+    """Both sides played by one writer (its model, adapter and sampling), told the target."""
+    return {
+        role: RolePlayer(
+            writer.generator, writer.adapter, writer.sampling,
+            view=partial(script_view, role=role, end_marker=end_marker),
+        )
+        for role in ("user", "recommender")
+    }

@@ -18,9 +18,8 @@ Role = Literal["user", "recommender"]
 ChatMessage = dict[str, str]
 
 #: Why a conversation stopped -> its outcome class (SPEC: accepted | gave_up | max_turns | error).
-#: ``script_end``: a reference-dependent script ended (it was written to end in acceptance).
 TERMINATIONS = (
-    "end_marker", "max_turns", "empty_turn", "premature_end", "repeated_turn", "leak_guard", "script_end"
+    "end_marker", "max_turns", "empty_turn", "premature_end", "repeated_turn", "leak_guard"
 )
 
 
@@ -47,7 +46,7 @@ class Conversation:
         return "recommender" if self.messages[-1]["role"] == "user" else "user"
 
 
-def _chat_view(messages: list[ChatMessage], speaker: Role, system: str) -> list[ChatMessage]:
+def chat_view(messages: list[ChatMessage], speaker: Role, system: str) -> list[ChatMessage]:
     """The conversation from one speaker's side: its own turns are ``assistant``."""
     view = [{"role": "system", "content": system}]
     for message in messages:
@@ -62,12 +61,12 @@ def user_view(conversation: Conversation, end_marker: str) -> list[ChatMessage]:
     system = user_system_prompt(
         profile["preference_summary"], profile["target_attributes_text"], end_marker
     )
-    return _chat_view(conversation.messages, "user", system)
+    return chat_view(conversation.messages, "user", system)
 
 
 def recommender_view(messages: list[ChatMessage]) -> list[ChatMessage]:
     """Instructions and the conversation: nothing of the profile can reach the recommender."""
-    return _chat_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT)
+    return chat_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT)
 
 
 def leaks_target(text: str, conversation: Conversation, threshold: float, index: TitleIndex | None = None) -> bool:
@@ -156,7 +155,7 @@ def outcome(conversation: Conversation) -> tuple[str, str | None]:
     recommendation before the end.
     """
     reason = conversation.termination_reason
-    if reason in ("end_marker", "script_end"):
+    if reason == "end_marker":
         if conversation.recommended_item_ids:
             accepted = conversation.ended_with_marker_item
             if accepted is None:

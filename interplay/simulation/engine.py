@@ -136,11 +136,13 @@ class TurnGenerator:
 
 @dataclass
 class RolePlayer:
-    """How one role is played: which generator, which adapter (None: the model as it is)."""
+    """How one role is played: which generator, which adapter (None: the model as it is), and
+    what it is shown (None: the role's own view of the conversation, see ``conversation``)."""
 
     generator: TurnGenerator
     adapter: str | None
     sampling: SamplingParams
+    view: Callable[[Conversation], list[ChatMessage]] | None = None
 
 
 @dataclass
@@ -149,7 +151,7 @@ class EngineSettings:
     max_turns: int
     end_marker: str
     link_cutoff: float = 90.0
-    leak_threshold: float = 90.0
+    leak_threshold: float | None = 90.0  # None: user turns naming a target are kept
 
 
 @dataclass
@@ -209,7 +211,7 @@ def run_conversations(
                 continue
             player = players[role]
             texts, tokens = player.generator.generate(
-                [_view(c, role, settings.end_marker) for c in group],
+                [player.view(c) if player.view else _view(c, role, settings.end_marker) for c in group],
                 player.sampling,
                 player.adapter,
                 keys=[(id(c), role) for c in group],

@@ -19,6 +19,7 @@ from interplay.hashing import sha256_file
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.models.base import PROVENANCE_FILE
 from interplay.params import Params
+from interplay.simulation.baselines import script_players
 from interplay.simulation.conversation import Role
 from interplay.simulation.engine import RolePlayer, TurnGenerator
 from interplay.training.finetune import load_base
@@ -26,7 +27,9 @@ from interplay.training.roles import role_base_dir
 
 ROLES: tuple[Role, ...] = ("user", "recommender")
 
-Variant = Literal["interplay", "zero_shot"]
+#: interplay: fine-tuned pair; zero_shot: the base in both roles; reference_dependent: the base
+#: writing both sides knowing the target (:mod:`interplay.simulation.baselines`).
+Variant = Literal["interplay", "zero_shot", "reference_dependent"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role,
     """Base weight hash (+ adapter hash) of each role, without loading any model."""
     identities: dict[Role, str] = {}
     for role in ROLES:
-        identity = base_identity(role_base_dir(params, root, role))
+        writer = "user" if variant == "reference_dependent" else role  # one writer plays both sides
+        identity = base_identity(role_base_dir(params, root, writer))
         if variant == "interplay":
             identity += "+" + adapter_identity(adapter_dir(root, role))
         identities[role] = identity
@@ -91,4 +95,6 @@ def load_players(params: Params, root: Path, variant: Variant) -> Players:
         players[role] = RolePlayer(generator=generator, adapter=adapter, sampling=sampling)
     for generator in generators.values():
         generator.model = place_for_inference(generator.model)
+    if variant == "reference_dependent":  # one writer, the user's base, plays both sides
+        players = script_players(players["user"], params.preprocess.end_marker)
     return Players(players, model_identities(params, root, variant))
