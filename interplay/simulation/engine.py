@@ -70,6 +70,22 @@ class TurnGenerator:
             ids.add(end_of_turn)
         return sorted(i for i in ids if i is not None)
 
+    def generation_options(self, sampling: SamplingParams) -> dict[str, Any]:
+        """``model.generate`` settings for one role's turns: its sampling, stop at end of turn."""
+        options: dict[str, Any] = {
+            "max_new_tokens": sampling.max_new_tokens,
+            "min_new_tokens": 2,
+            "do_sample": sampling.temperature > 0,
+            "repetition_penalty": sampling.repetition_penalty,
+            "no_repeat_ngram_size": sampling.no_repeat_ngram_size,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "eos_token_id": self._stop_ids(),
+            "use_cache": True,
+        }
+        if sampling.temperature > 0:
+            options.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k)
+        return options
+
     @torch.no_grad()
     def generate(
         self,
@@ -90,19 +106,7 @@ class TurnGenerator:
         layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, self.model.config)
         device = next(self.model.parameters()).device
         stop = self._stop_ids()
-        options: dict[str, Any] = {
-            "max_new_tokens": sampling.max_new_tokens,
-            "min_new_tokens": 2,
-            "do_sample": sampling.temperature > 0,
-            "repetition_penalty": sampling.repetition_penalty,
-            "no_repeat_ngram_size": sampling.no_repeat_ngram_size,
-            "pad_token_id": self.tokenizer.pad_token_id,
-            "eos_token_id": stop,
-            "use_cache": True,
-            "return_dict_in_generate": True,
-        }
-        if sampling.temperature > 0:
-            options.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k)
+        options = self.generation_options(sampling) | {"return_dict_in_generate": True}
         if layout.cache is not None:
             options["cache"] = layout.cache
         if adapter is not None:
@@ -116,21 +120,23 @@ class TurnGenerator:
         new_tokens = output.sequences[:, width:].tolist()
         texts: list[str] = []
         generated = 0
+        kept_ids, kept_columns = [], []
         for row, (ids, tokens) in enumerate(zip(prompts, new_tokens)):
             length = next((i for i, token in enumerate(tokens) if token in stop), len(tokens))
             generated += length
             texts.append(self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip())
-            if store is cache:
-                # States exist for every column but the last sampled one: keep the prompt and
-                # the reply up to its end-of-turn token, which the next prompt mostly repeats.
-                kept = min(length + 1, len(tokens) - 1)
-                prefix_start, prefix_end, new_start, new_end = layout.spans[row]
-                columns = torch.cat([
-                    torch.arange(prefix_start, prefix_end),
-                    torch.arange(new_start, new_end),
-                    torch.arange(width, width + kept),
-                ]).to(device)
-                store.store(row_keys[row], ids + tokens[:kept], output.cache, row, columns)
+            # States exist for every column but the last sampled one: keep the prompt and the
+            # reply up to its end-of-turn token, which the next prompt mostly repeats.
+            kept = min(length + 1, len(tokens) - 1)
+            prefix_start, prefix_end, new_start, new_end = layout.spans[row]
+            kept_ids.append(ids + tokens[:kept])
+            kept_columns.append(torch.cat([
+                torch.arange(prefix_start, prefix_end),
+                torch.arange(new_start, new_end),
+                torch.arange(width, width + kept),
+            ]).to(device))
+        if store is cache:
+            store.store_batch(row_keys, kept_ids, output.cache, kept_columns)
         return texts, generated
 
 

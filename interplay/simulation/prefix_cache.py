@@ -26,7 +26,7 @@ from transformers import DynamicCache
 @dataclass
 class _Entry:
     ids: list[int]
-    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values [heads, tokens, dim]
+    states: torch.Tensor  # every layer's keys and values: [2 * layers, heads, tokens, dim]
 
 
 @dataclass
@@ -86,31 +86,26 @@ class PrefixCache:
     def _stacked(
         self, keys: Sequence[Hashable], reuse: Sequence[int], prefix: int
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Each layer's states for the batch, each row left-padded with zeros to ``prefix``."""
-        template = next(self._entries[k].layers for k, r in zip(keys, reuse) if r)
-        stacked = []
-        for layer, (k0, _) in enumerate(template):
-            keys_out = k0.new_zeros((len(keys), k0.shape[0], prefix, k0.shape[2]))
-            values_out = torch.zeros_like(keys_out)
-            for row, (key, r) in enumerate(zip(keys, reuse)):
-                if r:
-                    k, v = self._entries[key].layers[layer]
-                    keys_out[row, :, prefix - r :] = k[:, :r]
-                    values_out[row, :, prefix - r :] = v[:, :r]
-            stacked.append((keys_out, values_out))
-        return stacked
+        """Each layer's states for the batch, each row left-padded with zeros to ``prefix``.
 
-    def store(
-        self, key: Hashable, ids: list[int], cache: DynamicCache, row: int, columns: torch.Tensor
+        One copy per row (all layers at once), not one per row and layer: on a GPU the many
+        small copies cost more than the generation they save.
+        """
+        template = next(self._entries[k].states for k, r in zip(keys, reuse) if r)
+        layers2, heads, _, dim = template.shape
+        stacked = template.new_zeros((layers2, len(keys), heads, prefix, dim))
+        for row, (key, r) in enumerate(zip(keys, reuse)):
+            if r:
+                stacked[:, row, :, prefix - r :] = self._entries[key].states[:, :, :r]
+        return [(stacked[2 * i], stacked[2 * i + 1]) for i in range(layers2 // 2)]
+
+    def store_batch(
+        self, keys: Sequence[Hashable], ids: Sequence[list[int]], cache: DynamicCache, columns: Sequence[torch.Tensor]
     ) -> None:
-        """Keep ``ids``' states, found in ``row`` of ``cache`` at ``columns`` (a copy, not a view)."""
-        self._entries[key] = _Entry(
-            ids=ids,
-            layers=[
-                (layer.keys[row].index_select(1, columns), layer.values[row].index_select(1, columns))
-                for layer in cache.layers
-            ],
-        )
+        """Keep each row's states: ``ids[row]``'s, found in that row of ``cache`` at ``columns[row]``."""
+        states = torch.stack([t for layer in cache.layers for t in (layer.keys, layer.values)])
+        for row, (key, row_ids, row_columns) in enumerate(zip(keys, ids, columns)):
+            self._entries[key] = _Entry(ids=row_ids, states=states[:, row].index_select(2, row_columns))
 
     def drop(self, key: Hashable) -> None:
         self._entries.pop(key, None)
