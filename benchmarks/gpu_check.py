@@ -34,7 +34,7 @@ apply_offline_defaults(ROOT)
 
 import torch  # noqa: E402
 
-from bench_simulation import INDEX, Recorder, plain_rate, plain_same_prompts, profiles  # noqa: E402
+from bench_simulation import INDEX, Recorder, plain_rate, plain_same_prompts, profiles, rates  # noqa: E402
 from interplay.hashing import sha256_file  # noqa: E402
 from interplay.params import load_params  # noqa: E402
 from interplay.simulation.conversation import Conversation  # noqa: E402
@@ -105,14 +105,7 @@ def main() -> None:
     single = engine(players, 2, 1, args.turns)
     plain = plain_same_prompts(generator, sampling, recorder.calls)
     bound = plain_rate(generator, sampling, 32, lockstep["tokens"])
-    report |= {
-        "a_lockstep_batch32": lockstep,
-        "b_one_at_a_time": single,
-        "c_plain_generate_same_prompts_batch32": plain,
-        "c_prime_plain_generate_first_turn_prompts_no_stops": bound,
-        "a_over_b": round(lockstep["tokens_per_s"] / single["tokens_per_s"], 2),
-        "a_over_c": round(lockstep["tokens_per_s"] / plain["tokens_per_s"], 2),
-        "a_over_c_prime": round(lockstep["tokens_per_s"] / bound["tokens_per_s"], 2),
+    report |= rates(lockstep, single, plain, bound) | {
         "peak_gpu_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1),
     }
     text = json.dumps(report, indent=2) + "\n"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +105,6 @@ class TurnGenerator:
         row_keys = list(keys) if keys is not None else list(range(len(prompts)))
         layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, self.model.config)
         device = next(self.model.parameters()).device
-        stop = self._stop_ids()
         options = self.generation_options(sampling) | {"return_dict_in_generate": True}
         if layout.cache is not None:
             options["cache"] = layout.cache
@@ -116,28 +115,23 @@ class TurnGenerator:
         output = self.model.generate(
             input_ids=layout.input_ids.to(device), attention_mask=layout.attention_mask.to(device), **options
         )
-        width = layout.input_ids.shape[1]
-        new_tokens = output.sequences[:, width:].tolist()
-        texts: list[str] = []
-        generated = 0
-        kept_ids, kept_columns = [], []
-        for row, (ids, tokens) in enumerate(zip(prompts, new_tokens)):
-            length = next((i for i, token in enumerate(tokens) if token in stop), len(tokens))
-            generated += length
-            texts.append(self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip())
-            # States exist for every column but the last sampled one: keep the prompt and the
-            # reply up to its end-of-turn token, which the next prompt mostly repeats.
-            kept = min(length + 1, len(tokens) - 1)
-            prefix_start, prefix_end, new_start, new_end = layout.spans[row]
-            kept_ids.append(ids + tokens[:kept])
-            kept_columns.append(torch.cat([
-                torch.arange(prefix_start, prefix_end),
-                torch.arange(new_start, new_end),
-                torch.arange(width, width + kept),
-            ]).to(device))
+        new_tokens = output.sequences[:, layout.input_ids.shape[1] :].tolist()
+        lengths = [reply_length(tokens, options["eos_token_id"]) for tokens in new_tokens]
+        texts = [
+            self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip()
+            for tokens, length in zip(new_tokens, lengths)
+        ]
         if store is cache:
-            store.store_batch(row_keys, kept_ids, output.cache, kept_columns)
-        return texts, generated
+            # States exist for every column but the last sampled one: keep each reply up to its
+            # end-of-turn token, which the next prompt mostly repeats.
+            kept = [tokens[: min(length + 1, len(tokens) - 1)] for tokens, length in zip(new_tokens, lengths)]
+            store.store_batch(row_keys, layout, prompts, kept, output.cache)
+        return texts, sum(lengths)
+
+
+def reply_length(tokens: Sequence[int], stop: Collection[int]) -> int:
+    """Generated tokens before the first end-of-turn token (all of them if none)."""
+    return next((i for i, token in enumerate(tokens) if token in stop), len(tokens))
 
 
 @dataclass

@@ -36,8 +36,17 @@ class BatchLayout:
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     cache: DynamicCache | None
-    prefix: int  # columns covered by the cache
     spans: list[tuple[int, int, int, int]]  # per row: prefix start, prefix end, new start, new end
+
+    def columns(self, row: int, reply_tokens: int) -> torch.Tensor:
+        """Where a row's prompt and its first ``reply_tokens`` generated tokens sit in the batch."""
+        prefix_start, prefix_end, new_start, new_end = self.spans[row]
+        width = self.input_ids.shape[1]
+        return torch.cat([
+            torch.arange(prefix_start, prefix_end),
+            torch.arange(new_start, new_end),
+            torch.arange(width, width + reply_tokens),
+        ])
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -81,7 +90,7 @@ class PrefixCache:
         cache = None
         if prefix:
             cache = DynamicCache(self._stacked(keys, reuse, prefix), config=config)
-        return BatchLayout(torch.tensor(rows), torch.tensor(masks), cache, prefix, spans)
+        return BatchLayout(torch.tensor(rows), torch.tensor(masks), cache, spans)
 
     def _stacked(
         self, keys: Sequence[Hashable], reuse: Sequence[int], prefix: int
@@ -100,12 +109,15 @@ class PrefixCache:
         return [(stacked[2 * i], stacked[2 * i + 1]) for i in range(layers2 // 2)]
 
     def store_batch(
-        self, keys: Sequence[Hashable], ids: Sequence[list[int]], cache: DynamicCache, columns: Sequence[torch.Tensor]
+        self, keys: Sequence[Hashable], layout: BatchLayout, prompts: Sequence[list[int]],
+        replies: Sequence[list[int]], cache: DynamicCache,
     ) -> None:
-        """Keep each row's states: ``ids[row]``'s, found in that row of ``cache`` at ``columns[row]``."""
+        """Keep each row's states for its prompt followed by ``replies[row]`` (generated tokens
+        whose states ``cache`` holds), found where ``layout`` put them."""
         states = torch.stack([t for layer in cache.layers for t in (layer.keys, layer.values)])
-        for row, (key, row_ids, row_columns) in enumerate(zip(keys, ids, columns)):
-            self._entries[key] = _Entry(ids=row_ids, states=states[:, row].index_select(2, row_columns))
+        for row, (key, ids, reply) in enumerate(zip(keys, prompts, replies)):
+            columns = layout.columns(row, len(reply)).to(states.device)
+            self._entries[key] = _Entry(ids=ids + reply, states=states[:, row].index_select(2, columns))
 
     def drop(self, key: Hashable) -> None:
         self._entries.pop(key, None)
