@@ -10,7 +10,10 @@ generated tokens per second of
   (c') plain ``model.generate`` at batch 32 on first-turn prompts, every row running to
       ``max_new_tokens``, as many tokens as (a): an upper bound no multi-turn engine reaches
       (short prompts, no stops, no padding).
-Goals: (a) >= 5 x (b) and (a) >= 0.8 x (c); (a) / (c') is reported too. Then peak RSS of
+Goals: (a) >= 5 x (b) and (a) >= 0.8 x (c); (a) / (c') is reported too. Then (a) again with the
+weights in bf16 (what ``simulation.precision: auto`` runs on a CPU with bf16 matmuls): its rate
+against fp32's (goal >= 1.8), and each engine's FLOP rate (about 2 x parameters a token) as a share
+of the matmul rate this machine reaches in that precision. Then peak RSS of
 simulating 100 and 400 dialogues with a tiny model (each in a fresh process): memory must not
 grow with the number of dialogues.
 Results go to reports/bench_simulation.json. Run: ``.venv/bin/python benchmarks/bench_simulation.py``.
@@ -180,6 +183,23 @@ def peak_rss_mib(n: int) -> float:
         return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
 
 
+def matmul_gflops(dtype: torch.dtype, repeats: int = 100) -> float:
+    """The machine's matmul rate at a shape of the model (512 x 576 @ 576 x 1536), in GFLOP/s."""
+    a, b = torch.randn(512, 576, dtype=dtype), torch.randn(576, 1536, dtype=dtype)
+    for _ in range(5):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * 512 * 576 * 1536 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def share_of_matmul_rate(tokens_per_s: float, parameters: int, gflops: float) -> float:
+    """Decoding costs about 2 x parameters FLOPs a token: the engine's rate as a share of the
+    matmul rate the machine reaches."""
+    return round(tokens_per_s * 2 * parameters / (gflops * 1e9), 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dialogues", type=int, default=64, help="dialogues for (a)")
@@ -196,10 +216,24 @@ def main() -> None:
     single = engine_rate(generator, sampling, 2, 1, args.turns)
     plain = plain_same_prompts(generator, sampling, recorder.calls)
     bound = plain_rate(generator, sampling, 32, lockstep["tokens"])
+    parameters = sum(p.numel() for p in model.parameters())
+    fp32_gflops = matmul_gflops(torch.float32)
+    generator.model = model.to(torch.bfloat16)  # what simulation.precision "auto" runs where the CPU has bf16
+    lockstep_bf16 = engine_rate(generator, sampling, args.dialogues, 32, args.turns)
+    bf16_gflops = matmul_gflops(torch.bfloat16)
     report = {
         "model": PACKAGED_BASE_MODEL,
         "torch_threads": torch.get_num_threads(),
         **rates(lockstep, single, plain, bound),
+        "bf16": {
+            "a_lockstep_batch32": lockstep_bf16,
+            "bf16_over_fp32_engine": round(lockstep_bf16["tokens_per_s"] / lockstep["tokens_per_s"], 2),
+            "matmul_gflops": {"float32": round(fp32_gflops, 1), "bfloat16": round(bf16_gflops, 1)},
+            "engine_share_of_matmul_rate": {
+                "float32": share_of_matmul_rate(lockstep["tokens_per_s"], parameters, fp32_gflops),
+                "bfloat16": share_of_matmul_rate(lockstep_bf16["tokens_per_s"], parameters, bf16_gflops),
+            },
+        },
         "peak_rss_mib_tiny": {"100": peak_rss_mib(100), "400": peak_rss_mib(400)},
     }
     out = ROOT / "reports" / "bench_simulation.json"

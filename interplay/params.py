@@ -112,23 +112,26 @@ class FinetuneOverrides(_Section):
 
 
 class FinetuneSettings(_Section):
-    """LoRA fine-tuning settings of one role. The defaults fit 2 CPU cores: both roles in < 20 min.
+    """LoRA fine-tuning settings of one role. The defaults fit 2 CPU cores in bf16: ~7 min a role.
 
-    The SPEC measured ~11 s a step at batch 8 x 384 tokens on 2 cores; 28 steps with a higher rate
-    than the SPEC's 2e-4 lower the validation loss clearly in ~6 minutes a role (see the report).
+    In bf16 on 2 cores a step of batch 4 x <= 384 tokens takes ~2.9 s (fp32: ~9 s); 140 steps at a
+    rate of 1e-3 with a cosine schedule gave the lowest validation loss of the rates tried in that
+    time, with peak memory under 3 GB (benchmarks/bench_training.py, the closing note of issue 11).
     """
 
     lora_r: int = Field(16, gt=0)
     lora_alpha: int = Field(32, gt=0)
-    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
     lora_target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
-    learning_rate: float = Field(4e-4, gt=0)
+    learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    warmup_steps: int = Field(3, ge=0)
+    warmup_steps: int = Field(5, ge=0)
+    #: Learning-rate schedule after warmup (a transformers scheduler name).
+    lr_scheduler: Literal["linear", "cosine", "constant_with_warmup"] = "cosine"
     #: Optimizer steps; null trains ``epochs`` full passes instead.
-    max_steps: int | None = Field(28, gt=0)
+    max_steps: int | None = Field(140, gt=0)
     epochs: float = Field(1.0, gt=0)
-    batch_size: int = Field(8, gt=0)
+    batch_size: int = Field(4, gt=0)
     gradient_accumulation_steps: int = Field(1, gt=0)
     #: Longest example in tokens; longer dialogues keep the system prompt, the first two
     #: messages and as many final messages as fit.
@@ -138,9 +141,10 @@ class FinetuneSettings(_Section):
     max_eval_rows: int | None = Field(48, gt=0)
     eval_batch_size: int = Field(8, gt=0)
     #: A checkpoint every this many steps, so that a killed run resumes instead of restarting.
-    save_steps: int = Field(7, gt=0)
-    #: "auto": bf16 on a GPU that supports it, float32 on the CPU ("bfloat16" forces bf16
-    #: autocast, also on CPUs: about 2x faster where the CPU has AVX512-BF16).
+    save_steps: int = Field(35, gt=0)
+    #: "auto": bf16 on a GPU that supports it and on a CPU with native bf16 matmuls (AMX or
+    #: AVX512-BF16, see interplay/precision.py), float32 elsewhere. In bf16 the frozen base
+    #: weights are held in bf16, the LoRA weights and optimizer state in fp32.
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
 
@@ -273,13 +277,16 @@ class SimulationParams(_Section):
     profile_splits: list[Literal["train", "validation", "test"]] = ["test"]
     num_profiles: int | None = Field(64, gt=0)
     #: A conversation ends at this many turns (messages) if the user has not ended it.
-    max_turns: int = Field(10, ge=2)
+    max_turns: int = Field(16, ge=2)
     #: Prompt tokens kept (system prompt + latest turns) when a conversation grows longer.
     max_context_tokens: int = Field(768, ge=64)
     #: Share of conversations the user opens; null: the corpus's own share.
     user_opens_share: float | None = Field(None, ge=0, le=1)
     batch_size: int = Field(16, gt=0)
     shard_size: int = Field(32, gt=0)
+    #: Weights and matmuls of generation: "auto" is bf16 on a GPU and on a CPU with native bf16
+    #: matmuls (see interplay/precision.py), float32 elsewhere; recorded in each row's model ids.
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
     user: SamplingParams = SamplingParams()
     recommender: SamplingParams = SamplingParams()
     task_runner: Literal["local", "dask"] = "local"

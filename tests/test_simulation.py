@@ -70,8 +70,10 @@ def job(seed: int = 7) -> ShardJob:
 
 
 def test_linking_finds_titles_with_and_without_year() -> None:
-    text = "Yes The Shining (1980) is scary, and zebra quest is fun. It is late."
+    text = "Yes The Shining (1980) is scary, and Zebra Quest is fun. It is late."
     assert link_titles(text, INDEX) == ["3", "1"]  # "It" alone is a common word, not a title
+    # written in lowercase, a title is ordinary words (the catalog is full of everyday phrases)
+    assert link_titles("zebra quest is fun", INDEX) == []
 
 
 def test_turns_end_on_marker_and_outcome_needs_a_recommendation() -> None:

@@ -70,9 +70,17 @@ def test_length_grouped_batches_pad_at_most_15_percent() -> None:
 
 
 def test_collator_pads_with_ignored_labels() -> None:
-    batch = PadCollator(pad_token_id=0)(
+    batch = PadCollator(pad_token_id=0, multiple=1)(
         [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8], "labels": [8]}]
     )
     assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
     assert batch["labels"].tolist() == [[-100, 6, 7], [8, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_collator_rounds_widths_up_so_few_shapes_reach_the_kernels() -> None:
+    rows = [{"input_ids": [1] * n, "labels": [1] * n} for n in (33, 20)]
+    batch = PadCollator(pad_token_id=0, multiple=32)(rows)
+    assert batch["input_ids"].shape == (2, 64)
+    assert batch["attention_mask"].sum().item() == 53
+    assert (batch["labels"] != -100).sum().item() == 53

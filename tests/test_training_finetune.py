@@ -135,7 +135,7 @@ def test_changed_settings_do_not_resume_old_checkpoints(base_dir: Path, tmp_path
 
 def test_adapter_reloads_onto_base_and_generates(base_dir: Path, reference_run) -> None:
     out, _ = reference_run
-    model, tokenizer = load_with_adapter(base_dir, out / "adapter")
+    model, tokenizer = load_with_adapter(base_dir, out / "adapter", dtype=torch.float32)  # as trained
     # the reloaded adapter is the trained one, not a fresh (zero) LoRA
     saved = _adapter(out)
     lora_b = [v for k, v in saved.items() if "lora_B" in k]
@@ -146,5 +146,20 @@ def test_adapter_reloads_onto_base_and_generates(base_dir: Path, reference_run) 
     # reloaded adapter gives the same validation loss as right after training
     from interplay.training.finetune import evaluate_loss
 
-    again = evaluate_loss(model, _examples(tokenizer, 8, offset=100), tokenizer.pad_token_id, 8)
+    bf16 = reference_run[1]["precision"] == "bfloat16"  # evaluated under autocast as in training
+    again = evaluate_loss(model, _examples(tokenizer, 8, offset=100), tokenizer.pad_token_id, 8, bf16)
     assert again["loss"] == pytest.approx(reference_run[1]["validation_loss_after"], abs=1e-5)
+
+
+def test_bf16_holds_the_base_in_bf16_and_trains_lora_in_fp32(base_dir: Path, tmp_path: Path) -> None:
+    model, tokenizer = load_base(base_dir, torch.bfloat16)
+    settings = SETTINGS.model_copy(update={"precision": "bfloat16", "max_steps": 2, "save_steps": 10})
+    metrics = train_adapter(
+        model, tokenizer, _examples(tokenizer, 8), _examples(tokenizer, 4, offset=100), settings,
+        seed=7, out_dir=tmp_path / "adapter", checkpoint_dir=tmp_path / "checkpoints",
+    )
+    assert metrics["precision"] == "bfloat16"
+    frozen = {p.dtype for p in model.parameters() if not p.requires_grad}
+    trained = {p.dtype for p in model.parameters() if p.requires_grad}
+    assert frozen == {torch.bfloat16} and trained == {torch.float32}
+    assert {t.dtype for t in _adapter(tmp_path).values()} == {torch.float32}

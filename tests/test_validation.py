@@ -53,6 +53,12 @@ def _leaked_title() -> list[dict[str, Any]]:
     return rows
 
 
+def _marker_left() -> list[dict[str, Any]]:
+    rows = clean_dialogues()
+    rows[1]["messages"][3]["content"] += " [ End ]"  # a spelling the simulation should have removed
+    return rows
+
+
 def _duplicated_id() -> list[dict[str, Any]]:
     rows = clean_dialogues()
     rows[3]["dialogue_id"] = "d1"
@@ -76,6 +82,7 @@ VARIANTS = {
     "swapped_roles": _swapped_roles,
     "empty_turn": _empty_turn,
     "leaked_title": _leaked_title,
+    "marker_left": _marker_left,
     "duplicated_id": _duplicated_id,
     "schema": _schema_defects,
 }
@@ -107,6 +114,11 @@ def test_clean_dialogues_pass_without_warnings(reports) -> None:
             {"dialogue_id": "d3"},
         ),
         ("duplicated_id", "dialogue ids are unique", {"dialogue_id": "d1"}),
+        (
+            "marker_left",
+            "no turn still holds the end marker [END] (in any case or spacing)",
+            {"dialogue_id": "d2", "turn": 3},
+        ),
     ],
 )
 def test_planted_defect_is_caught_with_offending_rows(reports, variant, description, example) -> None:

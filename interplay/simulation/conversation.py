@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from interplay.end_marker import strip_marker
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 from interplay.simulation.linking import link_titles
 from interplay.textmatch import TitleIndex, names_title, normalize_text
@@ -87,8 +88,10 @@ def leaks_target(text: str, conversation: Conversation, threshold: float, index:
 
 
 def _clean(text: str, end_marker: str, role: Role) -> tuple[str, bool]:
-    ended = role == "user" and end_marker in text
-    return " ".join((text.replace(end_marker, " ") if ended else text).split()), ended
+    """The turn without any spelling of the marker, and whether it ends the conversation (only
+    the user ends it; a marker the recommender writes is removed all the same)."""
+    content, marked = strip_marker(text, end_marker)
+    return content, marked and role == "user"
 
 
 def turn_problem(

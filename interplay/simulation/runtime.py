@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import torch
 
+from interplay import precision as precisions
 from interplay.hashing import sha256_file
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.models.base import PROVENANCE_FILE
@@ -49,24 +50,37 @@ def adapter_identity(folder: Path) -> str:
 
 
 def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role, str]:
-    """Base weight hash (+ adapter hash) of each role, without loading any model."""
+    """Base weight hash (+ adapter hash) and precision of each role, without loading any model:
+    ``base:<sha>+lora:<sha>@bfloat16``. Rows carry it, and a change of precision (another
+    machine) starts the shards afresh."""
+    precision = inference_precision(params.simulation.precision)
     identities: dict[Role, str] = {}
     for role in ROLES:
         writer = "user" if variant == "reference_dependent" else role  # one writer plays both sides
         identity = base_identity(role_base_dir(params, root, writer))
         if variant == "interplay":
             identity += "+" + adapter_identity(adapter_dir(root, role))
-        identities[role] = identity
+        identities[role] = f"{identity}@{precision}"
     return identities
 
 
-def place_for_inference(model: Any) -> Any:
-    """On a GPU, in bf16 (float16 where unsupported): generation there is bound by memory traffic,
-    and bf16 is what the adapters were trained in. On the CPU, float32 as loaded."""
-    if not torch.cuda.is_available():
-        return model
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return model.to(device="cuda", dtype=dtype)
+def inference_precision(precision: precisions.Precision) -> str:
+    """What generation runs in: on a GPU bf16 (float16 where bf16 is unsupported) unless float32
+    is asked for; on the CPU bf16 where it has native bf16 matmuls (``auto``), else float32."""
+    if torch.cuda.is_available() and precision != "float32":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return precisions.resolve(precision)
+
+
+def place_for_inference(model: Any, precision: precisions.Precision = "auto") -> Any:
+    """The model on the GPU if there is one, in :func:`inference_precision`'s dtype: generation
+    is bound by memory traffic there and by matmuls on the CPU, and bf16 halves the one and
+    speeds up the other several times where the CPU has bf16 instructions."""
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[
+        inference_precision(precision)
+    ]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return model.to(device=device, dtype=dtype)
 
 
 def load_players(params: Params, root: Path, variant: Variant) -> Players:
@@ -94,7 +108,7 @@ def load_players(params: Params, root: Path, variant: Variant) -> Players:
         sampling = settings.user if role == "user" else settings.recommender
         players[role] = RolePlayer(generator=generator, adapter=adapter, sampling=sampling)
     for generator in generators.values():
-        generator.model = place_for_inference(generator.model)
+        generator.model = place_for_inference(generator.model, settings.precision)
     if variant == "reference_dependent":  # one writer, the user's base, plays both sides
         players = script_players(players["user"], params.preprocess.end_marker)
     return Players(players, model_identities(params, root, variant))

@@ -49,7 +49,10 @@ _NOT_DECIDING: dict[str, set[str]] = {
     "reference_dependent": {"task_runner", "dask_address", "num_profiles", "zero_shot"},
 }
 #: The code a simulation's dialogues depend on: a change starts the shards afresh.
-_CODE = ("interplay/simulation", "interplay/prompts.py", "interplay/textmatch.py", "interplay/training/chat.py")
+_CODE = (
+    "interplay/simulation", "interplay/prompts.py", "interplay/textmatch.py", "interplay/training/chat.py",
+    "interplay/end_marker.py", "interplay/precision.py",
+)
 
 
 def params_hash(params: Params, variant: str) -> str:

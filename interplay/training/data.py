@@ -64,14 +64,23 @@ def to_dataset(examples: Sequence[Encoded]):
     )
 
 
+#: Batches are padded to a multiple of this many tokens. On the CPU every new tensor shape costs
+#: oneDNN a new kernel (about a second a shape with bf16 matmuls): a few dozen widths instead of
+#: hundreds keeps that one-off, for ~5% more padding.
+PAD_MULTIPLE = 32
+
+
 @dataclass(frozen=True)
 class PadCollator:
-    """Right-pads a batch; padding never counts for the loss (label -100, attention 0)."""
+    """Right-pads a batch to a multiple of ``multiple`` tokens; padding never counts for the loss
+    (label -100, attention 0)."""
 
     pad_token_id: int
+    multiple: int = PAD_MULTIPLE
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        width = max(len(f["input_ids"]) for f in features)
+        longest = max(len(f["input_ids"]) for f in features)
+        width = -(-longest // self.multiple) * self.multiple
         ids = torch.full((len(features), width), self.pad_token_id, dtype=torch.long)
         labels = torch.full((len(features), width), IGNORE_INDEX, dtype=torch.long)
         mask = torch.zeros((len(features), width), dtype=torch.long)

@@ -22,26 +22,16 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from interplay import precision as precisions
 from interplay.params import FinetuneSettings
 from interplay.training.chat import IGNORE_INDEX, Encoded
+from interplay.training.memory import TRIM_EVERY_STEPS, trim_heap
 from interplay.training.data import PadCollator, sorted_batches, to_dataset
 
 logger = logging.getLogger(__name__)
 
 FINGERPRINT_FILE = "fingerprint.json"
 BEFORE_FILE = "validation_before.json"
-
-
-def use_bf16(precision: str) -> bool:
-    """bf16 on a GPU that supports it (``auto``); float32 on the CPU unless asked for bf16.
-
-    CPUs with AVX512-BF16 run bf16 autocast about twice as fast, others slower: opt-in there.
-    """
-    if precision == "float32":
-        return False
-    if precision == "bfloat16":
-        return True
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
 def supervised_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
@@ -145,7 +135,14 @@ def _trainer_classes():
             if self.bar is not None:
                 self.bar.close()
 
-    return SupervisedTrainer, ProgressBar
+    class TrimHeap(TrainerCallback):
+        """Free heap pages back to the system every few steps (:mod:`interplay.training.memory`)."""
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step % TRIM_EVERY_STEPS == 0:
+                trim_heap()
+
+    return SupervisedTrainer, ProgressBar, TrimHeap
 
 
 def fingerprint(settings: FinetuneSettings, seed: int, base_sha: Any, train: list[Encoded]) -> str:
@@ -172,13 +169,13 @@ def _prepare_checkpoints(checkpoint_dir: Path, key: str) -> str | None:
     return get_last_checkpoint(str(checkpoint_dir))
 
 
-def load_base(base_dir: Path):
-    """Model and tokenizer from a materialized base folder (safetensors only)."""
+def load_base(base_dir: Path, dtype: torch.dtype = torch.float32):
+    """Model and tokenizer from a materialized base folder (safetensors only), weights in ``dtype``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(
-        base_dir, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
+        base_dir, dtype=dtype, use_safetensors=True, trust_remote_code=False
     )
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -200,14 +197,17 @@ def train_adapter(
 ) -> dict[str, Any]:
     """Train a LoRA adapter, save it to ``out_dir`` and return the metrics.
 
-    A previous run killed with the same inputs resumes from its last checkpoint.
+    A previous run killed with the same inputs resumes from its last checkpoint. In bf16 the
+    frozen base weights are expected in bf16 already (:func:`load_base` with that dtype); the
+    LoRA weights are made in fp32 and the Trainer's autocast runs the matmuls in bf16.
     """
     from peft import LoraConfig, get_peft_model
     from transformers import PrinterCallback, TrainingArguments, set_seed
 
     if not train:
         raise ValueError("no training examples with trained-role tokens")
-    bf16 = use_bf16(settings.precision)
+    resolved = precisions.resolve(settings.precision)
+    bf16 = resolved == "bfloat16"
     key = fingerprint(settings, seed, base_sha, train)
     resume = _prepare_checkpoints(checkpoint_dir, key)
 
@@ -220,7 +220,10 @@ def train_adapter(
         bias="none",
         task_type="CAUSAL_LM",
     )
-    peft_model = get_peft_model(model, lora)
+    peft_model = get_peft_model(model, lora, autocast_adapter_dtype=True)
+    for parameter in peft_model.parameters():
+        if parameter.requires_grad:  # LoRA weights (and so their optimizer state) in fp32
+            parameter.data = parameter.data.float()
     if torch.cuda.is_available():
         peft_model.to("cuda")
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
@@ -242,7 +245,7 @@ def train_adapter(
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
         warmup_steps=settings.warmup_steps,
-        lr_scheduler_type="linear",
+        lr_scheduler_type=settings.lr_scheduler,
         max_steps=settings.max_steps or -1,
         num_train_epochs=settings.epochs,
         per_device_train_batch_size=settings.batch_size,
@@ -260,7 +263,7 @@ def train_adapter(
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
     )
-    trainer_cls, progress_cls = _trainer_classes()
+    trainer_cls, progress_cls, trim_cls = _trainer_classes()
     throughput = Throughput()
     trainer = trainer_cls(
         model=peft_model,
@@ -268,7 +271,7 @@ def train_adapter(
         train_dataset=to_dataset(train),
         data_collator=PadCollator(pad_id),
         throughput=throughput,
-        callbacks=[progress_cls(throughput, desc=f"finetune {out_dir.name}"), *(callbacks or [])],
+        callbacks=[progress_cls(throughput, desc=f"finetune {out_dir.parent.name}"), trim_cls(), *(callbacks or [])],
     )
     trainer.remove_callback(PrinterCallback)
     if resume:
@@ -302,7 +305,7 @@ def train_adapter(
         "train_loss": float(result.training_loss),
         "supervised_tokens_per_second": round(supervised_per_s, 1),
         "trainable_parameters": trainable,
-        "precision": "bfloat16" if bf16 else "float32",
+        "precision": resolved,
         "seed": seed,
     }
     return metrics

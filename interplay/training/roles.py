@@ -13,7 +13,8 @@ from interplay.models.adapters import adapter_dir
 from interplay.models.base import PROVENANCE_FILE, base_dir_for_role
 from interplay.params import FinetuneRole, Params
 from interplay.training.data import encode_rows, read_sft_rows, subsample
-from interplay.training.finetune import load_base, train_adapter, use_bf16
+from interplay import precision as precisions
+from interplay.training.finetune import load_base, train_adapter
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def finetune_role(params: Params, root: Path, role: FinetuneRole) -> dict[str, A
     settings = params.finetune.for_role(role)
     base_dir = role_base_dir(params, root, role)
     provenance = json.loads((base_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
-    model, tokenizer = load_base(base_dir)
+    model, tokenizer = load_base(base_dir, precisions.dtype_of(precisions.resolve(settings.precision)))
     train_rows = subsample(read_sft_rows(sft_path(root, role, "train")), settings.max_train_rows, params.seed)
     eval_rows = subsample(
         read_sft_rows(sft_path(root, role, "validation")), settings.max_eval_rows, params.seed
@@ -58,15 +59,19 @@ def finetune_role(params: Params, root: Path, role: FinetuneRole) -> dict[str, A
     return metrics
 
 
-def load_with_adapter(base_dir: Path, adapter_dir: Path, adapter_name: str = "default"):
-    """The base model with a saved adapter on top, in eval mode, and the base's tokenizer."""
+def load_with_adapter(
+    base_dir: Path, adapter_dir: Path, adapter_name: str = "default", dtype: torch.dtype | None = None
+):
+    """The base model with a saved adapter on top, in eval mode, and the base's tokenizer; in
+    ``dtype``, by default the precision ``auto`` means on this machine."""
     from peft import PeftModel
 
-    model, tokenizer = load_base(base_dir)
+    dtype = dtype or precisions.dtype_of(precisions.resolve("auto"))
+    model, tokenizer = load_base(base_dir, dtype)
     model = PeftModel.from_pretrained(model, str(adapter_dir), adapter_name=adapter_name)
-    model.eval()
+    model.to(dtype=dtype).eval()
     if torch.cuda.is_available():
-        model.to("cuda", dtype=torch.bfloat16 if use_bf16("auto") else torch.float32)
+        model.to("cuda")
     return model, tokenizer
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import great_expectations.expectations as gxe
 
+from interplay.end_marker import regex_for_validation
 from interplay.metrics import OUTCOMES, ROLES
 from interplay.params import ValidationParams
 from interplay.validation.tables import (
@@ -170,7 +171,7 @@ def dialogue_suite(
     return SuiteSpec("dialogues", exps)
 
 
-def turn_suite(params: ValidationParams) -> SuiteSpec:
+def turn_suite(params: ValidationParams, end_marker: str = "[END]") -> SuiteSpec:
     """Expectations on the turn-level table."""
     exps = [
         _critical(gxe.ExpectColumnValuesToNotBeNull, "no null turn", column="content"),
@@ -180,6 +181,12 @@ def turn_suite(params: ValidationParams) -> SuiteSpec:
             "no empty turn",
             column="content",
             regex=r"^\s*$",
+        ),
+        _critical(
+            gxe.ExpectColumnValuesToNotMatchRegex,
+            f"no turn still holds the end marker {end_marker} (in any case or spacing)",
+            column="content",
+            regex=regex_for_validation(end_marker),
         ),
         _critical(
             gxe.ExpectColumnValuesToBeInSet,

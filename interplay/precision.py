@@ -1,0 +1,55 @@
+"""Which floating-point precision a model runs in: bf16 where the hardware is fast at it.
+
+One rule for fine-tuning and simulation. ``auto`` picks bf16 on a GPU that supports it and on a
+CPU whose instruction set has native bf16 matmuls (AMX or AVX512-BF16, read from the CPU's flags,
+never assumed): there a bf16 matmul runs several times faster than fp32 (SmolLM2's shapes on 2
+cores: ~4.7x, `benchmarks/bench_training.py`). Elsewhere bf16 would be emulated and slower, so
+``auto`` stays in fp32.
+
+In bf16 the frozen base weights are *held* in bf16 (not re-cast in every op); the trainable LoRA
+weights and their optimizer state stay in fp32 and autocast runs the matmuls in bf16.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+Precision = Literal["auto", "float32", "bfloat16"]
+Resolved = Literal["float32", "bfloat16"]
+
+#: CPU flags (Linux ``/proc/cpuinfo``) that mean native bf16 matrix instructions.
+FAST_BF16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
+@functools.cache
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> frozenset[str]:
+    """The CPU's feature flags; empty where the file is missing (macOS, Windows)."""
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def cpu_has_fast_bf16() -> bool:
+    return bool(cpu_flags() & FAST_BF16_CPU_FLAGS) and torch.backends.mkldnn.is_available()
+
+
+def resolve(precision: Precision) -> Resolved:
+    """The precision ``precision`` means on this machine."""
+    if precision != "auto":
+        return precision
+    if torch.cuda.is_available():
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if cpu_has_fast_bf16() else "float32"
+
+
+def dtype_of(resolved: Resolved) -> torch.dtype:
+    return torch.bfloat16 if resolved == "bfloat16" else torch.float32
