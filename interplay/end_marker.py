@@ -4,7 +4,8 @@ The user simulator learns to close a conversation with a marker (``[END]`` by de
 model writes it back in many spellings — ``[End]``, ``[end]``, ``[ END ]`` — and a rule that
 knows only the exact string misses them: the conversation runs on to ``max_turns`` with the marker
 left in its text. So the marker is a pattern: its brackets, with any spacing inside them, around its
-words in any case. Training data, simulation, validation and metrics all ask this module.
+words in any case. Training data, simulation and validation all ask this module. Not caught: a
+marker cut off by the token limit (``[EN``) or other words inside the brackets (``[END OF CHAT]``).
 """
 
 from __future__ import annotations

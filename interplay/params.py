@@ -260,7 +260,7 @@ class SamplingParams(_Section):
     temperature: float = Field(0.7, ge=0)  # 0: greedy
     top_p: float = Field(0.9, gt=0, le=1)
     top_k: int = Field(50, ge=0)
-    repetition_penalty: float = Field(1.2, ge=1)
+    repetition_penalty: float = Field(1.1, ge=1)
     no_repeat_ngram_size: int = Field(4, ge=0)
     max_new_tokens: int = Field(40, gt=0)
 

@@ -58,8 +58,8 @@ COLUMN_DOCS: dict[str, str] = {
     "termination_reason": "why the conversation ended",
     "num_turns": "number of messages",
     "seed": "sampling seed of the dialogue",
-    "user_model": "id of the user-simulator model (base + adapter)",
-    "recommender_model": "id of the recommender model (base + adapter)",
+    "user_model": "id of the user-simulator model: base weights + adapter hashes, @ the precision it ran in",
+    "recommender_model": "id of the recommender model: base weights + adapter hashes, @ the precision it ran in",
     "params_hash": "hash of the simulation parameters that made the dialogue",
 }
 

@@ -81,7 +81,8 @@ def _span_is_title_shaped(span: Span) -> bool:
         return False
     if any(not _is_capitalized(w) and w.lower() not in _SMALL for w in words):
         return False
-    capitalized = sum(1 for w in words if _is_capitalized(w))
+    # A sentence start is capitalized anyway: it does not count ("The Others were boring").
+    capitalized = sum(1 for i, w in enumerate(words) if _is_capitalized(w) and not (i == 0 and span[0][1]))
     return len(words) >= 2 and (not span[0][1] or capitalized >= 2)
 
 
@@ -111,10 +112,15 @@ def link_titles(text: str, index: TitleIndex, cutoff: float = 90.0) -> list[str]
 
     for match in _QUOTED.finditer(text):
         year = int(match.group(2)) if match.group(2) else None
-        found.append((match.start(), index.link(match.group(1), year=year, cutoff=cutoff)))
-        remainder = blank(match.start(), match.end())
+        item_id = index.link(match.group(1), year=year, cutoff=cutoff)
+        if item_id is not None:  # quoted speech that is no title keeps its words for the other forms
+            found.append((match.start(), item_id))
+            remainder = blank(match.start(), match.end())
     for match in _TITLE_WITH_YEAR.finditer(remainder):
         item_id, offset = _link_with_year(match.group(1), int(match.group(2)), index, cutoff)
+        if item_id is None:  # only the year goes: the words before it may hold another title
+            remainder = blank(match.start(2) - 1, match.end())
+            continue
         found.append((match.start() + offset, item_id))
         remainder = blank(match.start() + offset, match.end())
     found += _capitalized_mentions(remainder, index)

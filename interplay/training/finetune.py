@@ -1,6 +1,6 @@
 """LoRA fine-tuning of one role with the transformers Trainer.
 
-The Trainer brings checkpoints and resume, seeding, length-grouped batches and bf16 on a GPU.
+The Trainer brings checkpoints and resume, seeding and length-grouped batches.
 Two things are ours: the loss projects hidden states onto the 49k-token vocabulary only where a
 label is supervised (most positions of a user-simulator example are its profile prompt, so this
 saves much of the step), and validation loss is averaged over tokens, not batches, so that its
@@ -136,7 +136,11 @@ def _trainer_classes():
                 self.bar.close()
 
     class TrimHeap(TrainerCallback):
-        """Free heap pages back to the system every few steps (:mod:`interplay.training.memory`)."""
+        """Free heap pages back to the system before training (what loading the model and the
+        first evaluation left) and every few steps after (:mod:`interplay.training.memory`)."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            trim_heap()
 
         def on_step_end(self, args, state, control, **kwargs):
             if state.global_step % TRIM_EVERY_STEPS == 0:
@@ -198,8 +202,9 @@ def train_adapter(
     """Train a LoRA adapter, save it to ``out_dir`` and return the metrics.
 
     A previous run killed with the same inputs resumes from its last checkpoint. In bf16 the
-    frozen base weights are expected in bf16 already (:func:`load_base` with that dtype); the
-    LoRA weights are made in fp32 and the Trainer's autocast runs the matmuls in bf16.
+    caller loads the frozen base weights in bf16 (:func:`load_base` with that dtype), so the base
+    matmuls run in bf16; the LoRA weights (and their optimizer state) are kept in fp32, and peft
+    runs the small LoRA matmuls in their dtype.
     """
     from peft import LoraConfig, get_peft_model
     from transformers import PrinterCallback, TrainingArguments, set_seed
