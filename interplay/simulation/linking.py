@@ -31,6 +31,7 @@ _TOKEN = re.compile(r"\S+")
 #: Words a title keeps lowercase inside a capitalized run ("Lord of the Rings", "Gone with the Wind").
 _SMALL = frozenset("a an and at by for from in into of on or the to vs vs. with & - :".split())
 _MAX_WORDS = 8
+_CONNECTORS = frozenset({"and", "or", "&", "like", "vs", "vs."})
 
 
 def _link_with_year(candidate: str, year: int, index: TitleIndex, cutoff: float) -> tuple[str | None, int]:
@@ -39,12 +40,23 @@ def _link_with_year(candidate: str, year: int, index: TitleIndex, cutoff: float)
     Returns the id and the character offset in ``candidate`` where the linked title starts (the
     words before it stay for the other forms: "Hot Tub Time Machine and Super Troopers (2001)").
     """
-    starts = [m.start() for m in re.finditer(r"\S+", candidate)]
-    for start in starts:
-        item_id = index.link(candidate[start:], year=year, cutoff=cutoff)
-        if item_id is not None:
-            return item_id, start
+    words = list(re.finditer(r"\S+", candidate))
+    for i, word in enumerate(words):
+        before = words[i - 1].group(0) if i else None
+        # a title starts the run, follows its first word (a sentence start: "Yes The Shining") or
+        # a connector ("... and Super Troopers"); not the middle of a longer, made-up title
+        if i > 1 and before.lower() not in _CONNECTORS:
+            continue
+        item_id = index.link(candidate[word.start() :], year=year, cutoff=cutoff)
+        if item_id is not None and _same_numbers(candidate[word.start() :], index, item_id):
+            return item_id, word.start()
     return None, 0
+
+
+def _same_numbers(written: str, index: TitleIndex, item_id: str) -> bool:
+    """A fuzzy match must not change a number: "Deadpool 4" is not "Deadpool 2"."""
+    key = index.keys[index.ids.index(item_id)]
+    return re.findall(r"\d+", normalize_text(written)) == re.findall(r"\d+", key)
 
 
 def _is_capitalized(word: str) -> bool:
@@ -65,7 +77,7 @@ def _runs(text: str) -> list[Span]:
         word = token.strip("\"'“”‘’()[]{}.,;!?")
         if word:
             current.append((word, sentence_start, match.start()))
-        if not word or token[-1] in ".,;!?:)\"”":
+        if not word or token[-1] in ".,;!?)\"”":  # a colon stays inside: "Star Trek: The Next Generation"
             if current:
                 runs.append(current)
             current = []
@@ -86,6 +98,24 @@ def _span_is_title_shaped(span: Span) -> bool:
     return len(words) >= 2 and (not span[0][1] or capitalized >= 2)
 
 
+def _continues_title(word: str) -> bool:
+    return _is_capitalized(word)
+
+
+def _whole_title(run: Span, position: int, size: int) -> bool:
+    """The span is the whole title as written: no capitalized word or number right after it
+    ("The Avengers 3", "The Haunting Of Agnes"), nor right before it unless that word only starts
+    the sentence ("Yes The Shining")."""
+    after = run[position + size][0] if position + size < len(run) else None
+    if after is not None and _continues_title(after):
+        return False
+    if position > 0:
+        word, sentence_start, _ = run[position - 1]
+        if _continues_title(word) and not (sentence_start and position == 1):
+            return False
+    return True
+
+
 def _capitalized_mentions(text: str, index: TitleIndex) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     for run in _runs(text):
@@ -94,7 +124,7 @@ def _capitalized_mentions(text: str, index: TitleIndex) -> list[tuple[int, str]]
             for size in range(min(_MAX_WORDS, len(run) - position), 1, -1):
                 span = run[position : position + size]
                 key = normalize_text(" ".join(w for w, _, _ in span))
-                if key in index.exact and _span_is_title_shaped(span):
+                if key in index.exact and _span_is_title_shaped(span) and _whole_title(run, position, size):
                     found.append((span[0][2], index.ids[index.exact[key][0]]))
                     position += size - 1
                     break
