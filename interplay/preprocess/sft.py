@@ -17,7 +17,7 @@ Test dialogues feed neither set: they are held out for simulation and evaluation
 from __future__ import annotations
 
 from interplay.corpus.schema import Dialogue, Message, Role
-from interplay.end_marker import has_marker, strip_marker
+from interplay.end_marker import strip_marker
 from interplay.preprocess.profiles import Profile
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 
@@ -35,16 +35,19 @@ def _cut_after_last(messages: tuple[Message, ...], role: Role) -> list[Message]:
     return list(messages[: last + 1])
 
 
+def _without_marker(message: Message, end_marker: str) -> Message:
+    """The message without any spelling of the marker; untouched (spacing too) where it has none."""
+    cleaned, marked = strip_marker(message.content, end_marker)
+    return Message(message.role, cleaned) if marked else message
+
+
 def user_example(dialogue: Dialogue, profile: Profile, end_marker: str) -> list[ChatMessage] | None:
     """The user-simulator example of a dialogue, or None when the seeker never speaks.
 
     The marker appears once, at the very end: any spelling of it a real message happens to hold is
     removed first (:mod:`interplay.end_marker`), so the model learns one place and one form.
     """
-    messages = [
-        Message(m.role, strip_marker(m.content, end_marker)[0]) if has_marker(m.content, end_marker) else m
-        for m in _cut_after_last(dialogue.messages, "user")
-    ]
+    messages = [_without_marker(m, end_marker) for m in _cut_after_last(dialogue.messages, "user")]
     if not messages:
         return None
     last = messages[-1]

@@ -98,20 +98,16 @@ def _span_is_title_shaped(span: Span) -> bool:
     return len(words) >= 2 and (not span[0][1] or capitalized >= 2)
 
 
-def _continues_title(word: str) -> bool:
-    return _is_capitalized(word)
-
-
 def _whole_title(run: Span, position: int, size: int) -> bool:
     """The span is the whole title as written: no capitalized word or number right after it
     ("The Avengers 3", "The Haunting Of Agnes"), nor right before it unless that word only starts
     the sentence ("Yes The Shining")."""
     after = run[position + size][0] if position + size < len(run) else None
-    if after is not None and _continues_title(after):
+    if after is not None and _is_capitalized(after):
         return False
     if position > 0:
         word, sentence_start, _ = run[position - 1]
-        if _continues_title(word) and not (sentence_start and position == 1):
+        if _is_capitalized(word) and not (sentence_start and position == 1):
             return False
     return True
 
