@@ -15,6 +15,7 @@ Conventions (documented in the evaluation report):
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -24,6 +25,31 @@ from interplay.textmatch import names_title
 ROLES: tuple[str, str] = ("user", "recommender")
 OUTCOMES: tuple[str, ...] = ("accepted", "gave_up", "max_turns", "error")
 ATTRIBUTE_FIELDS: tuple[str, ...] = ("genres", "decade", "directors", "actors")
+#: The n of the distinct-n metrics.
+DISTINCT_N: tuple[int, ...] = (1, 2)
+
+
+def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
+    """Every key of one system's entry in ``reports/metrics.json``, in report order.
+
+    The one declaration of the metric keys: every system has all of them, a metric that does not
+    apply to a system or has no data (e.g. ``match_score`` without an accepted dialogue) is
+    ``None`` (JSON ``null``), never left out and never NaN. ``k_values`` are the k of recall@k.
+    """
+    return (
+        "num_dialogues",
+        "num_with_profile",
+        "success_rate",
+        *(f"recall@{k}" for k in k_values),
+        "match_score",
+        "leakage_rate",
+        "avg_turns",
+        *(f"avg_words_per_turn_{role}" for role in ROLES),
+        *(f"distinct_{n}_{role}" for n in DISTINCT_N for role in ROLES),
+        "duplicate_turn_ratio",
+        "realism_auc",
+    )
+
 
 _TOKEN = re.compile(r"\w+(?:'\w+)*")
 _SPACE = re.compile(r"\s+")
@@ -278,4 +304,5 @@ def realism_auc(
     )
     cv = StratifiedKFold(n_splits=min(folds, smaller), shuffle=True, random_state=seed)
     scores = cross_val_score(pipeline, texts, labels, cv=cv, scoring="roc_auc", n_jobs=1)
-    return float(scores.mean())
+    auc = float(scores.mean())
+    return auc if math.isfinite(auc) else None  # a failed fold scores NaN: no AUC, not NaN

@@ -270,6 +270,30 @@ class BaselineParams(_Section):
     num_profiles: int = Field(16, ge=0)
 
 
+class RetrieverParams(_Section):
+    """The catalog retriever that grounds both simulators (``interplay/grounding/retriever.py``).
+
+    Weights of its four signals, each scaled to [0, 1] before they are combined; the defaults are
+    the best of ``benchmarks/bench_recommendation.py``'s grid on the validation split.
+    """
+
+    text_weight: float = Field(0.5, ge=0)
+    content_weight: float = Field(1.0, ge=0)
+    comention_weight: float = Field(0.25, ge=0)
+    popularity_weight: float = Field(0.6, ge=0)
+    #: How much the recommender's own words and items count against the seeker's (1.0).
+    recommender_text_weight: float = Field(0.3, ge=0)
+    recommender_item_weight: float = Field(0.5, ge=0)
+    #: Factor on a mentioned item's weight per message said after it (the latest count most).
+    recency: float = Field(0.7, gt=0, le=1)
+    #: Terms in fewer catalog items than this are not part of the text signal.
+    min_df: int = Field(1, ge=1)
+    #: Candidates in the recommender's note after each seeker message.
+    candidates: int = Field(3, ge=1, le=10)
+    #: Whether an item's plot is part of the text it is matched on (not of the notes).
+    match_plot: bool = False
+
+
 class SimulationParams(_Section):
     """Paired live simulation of the two fine-tuned roles (and the baselines)."""
 
@@ -287,6 +311,10 @@ class SimulationParams(_Section):
     #: Weights and matmuls of generation: "auto" is bf16 on a GPU and on a CPU with native bf16
     #: matmuls (see interplay/precision.py), float32 elsewhere; recorded in each row's model ids.
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    #: "catalog": the recommender sees the retriever's candidates after each seeker message and the
+    #: user sees the facts of each item offered (both trained on the same notes); "none": the
+    #: paper's pure setting, the conversation alone.
+    grounding: Literal["catalog", "none"] = "catalog"
     user: SamplingParams = SamplingParams()
     recommender: SamplingParams = SamplingParams()
     task_runner: Literal["local", "dask"] = "local"
@@ -302,6 +330,7 @@ class Params(_Section):
     model: ModelParams = ModelParams()
     finetune: FinetuneParams = FinetuneParams()
     simulation: SimulationParams = SimulationParams()
+    retriever: RetrieverParams = RetrieverParams()
     refresh: RefreshParams = RefreshParams()
     publish: PublishParams = PublishParams()
     validation: ValidationParams = ValidationParams()

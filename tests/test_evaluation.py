@@ -102,7 +102,8 @@ def test_real_row_has_only_metrics_that_apply(workspace: Path) -> None:
     real = json.loads((workspace / "reports/metrics.json").read_text())["real"]
     assert real["num_dialogues"] == 4  # the train dialogue is left out
     assert real["num_with_profile"] == 3
-    assert {"success_rate", "match_score", "realism_auc"}.isdisjoint(real)
+    for key in ("success_rate", "match_score", "realism_auc"):  # do not apply: null, not left out
+        assert key in real and real[key] is None
     # Profiled real dialogues: d1 [1,2]/2, d2 [3]/3, d3 [4]/3 -> R@1 1/3, R@5 2/3.
     assert real["recall@1"] == pytest.approx(0.3333)
     assert real["recall@5"] == pytest.approx(0.6667)
@@ -143,7 +144,7 @@ def test_missing_baseline_is_reported_not_fatal(tmp_path: Path) -> None:
     evaluate.run(Params(), tmp_path)
     results = json.loads((tmp_path / "reports/metrics.json").read_text())
     assert list(results) == ["interplay"]
-    assert "match_score" not in results["interplay"]  # no catalog: undefined, left out
-    assert "realism_auc" not in results["interplay"]  # no real dialogues
+    assert results["interplay"]["match_score"] is None  # no catalog: undefined, null
+    assert results["interplay"]["realism_auc"] is None  # no real dialogues
     text = (tmp_path / "reports/evaluation.md").read_text()
     assert "Not evaluated (input missing)" in text and "data/baselines/zero_shot.parquet" in text

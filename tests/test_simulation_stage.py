@@ -11,16 +11,29 @@ import pytest
 
 from interplay.models.adapters import adapter_dir
 from interplay.params import Params
-from interplay.preprocess.artifacts import CATALOG_SCHEMA, PROFILES_SCHEMA
+from interplay.preprocess.artifacts import CATALOG_SCHEMA, DIALOGUES_SCHEMA, PROFILES_SCHEMA
 from interplay.simulation.baselines import script_view
 from interplay.simulation.conversation import Conversation
 from interplay.simulation.stage import simulate_pairs
 
 CATALOG = [
     {"item_id": "1", "title": "Zebra Quest (1999)", "name": "Zebra Quest", "year": 1999,
-     "genres": ["comedy"], "directors": ["Ann Lee"], "actors": ["Bo Ray"]},
+     "genres": ["comedy"], "directors": ["Ann Lee"], "actors": ["Bo Ray"], "plot": "A zebra on a quest."},
     {"item_id": "2", "title": "Moon Harbor (2004)", "name": "Moon Harbor", "year": 2004,
-     "genres": ["drama"], "directors": [], "actors": []},
+     "genres": ["drama"], "directors": [], "actors": [], "plot": ""},
+    {"item_id": "3", "title": "Pine Valley (2010)", "name": "Pine Valley", "year": 2010,
+     "genres": ["comedy", "romance"], "directors": [], "actors": ["Bo Ray"], "plot": ""},
+]
+#: Train dialogues the retriever is fitted on (validation and test ones must never reach it).
+DIALOGUES = [
+    {"dialogue_id": "t1", "source": "redial", "split": "train",
+     "messages": [{"role": "user", "content": "I like comedies like Zebra Quest (1999)"},
+                  {"role": "recommender", "content": "Try Pine Valley (2010)"}],
+     "item_mentions": [{"item_id": "1", "title": "Zebra Quest (1999)", "turn": 0, "role": "user"},
+                       {"item_id": "3", "title": "Pine Valley (2010)", "turn": 1, "role": "recommender"}]},
+    {"dialogue_id": "v1", "source": "redial", "split": "validation",
+     "messages": [{"role": "recommender", "content": "Moon Harbor (2004)?"}],
+     "item_mentions": [{"item_id": "2", "title": "Moon Harbor (2004)", "turn": 0, "role": "recommender"}]},
 ]
 
 
@@ -59,6 +72,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     processed.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(_profiles(6), schema=PROFILES_SCHEMA), processed / "profiles.parquet")
     pq.write_table(pa.Table.from_pylist(CATALOG, schema=CATALOG_SCHEMA), processed / "catalog.parquet")
+    pq.write_table(pa.Table.from_pylist(DIALOGUES, schema=DIALOGUES_SCHEMA), processed / "dialogues.parquet")
     return root
 
 
@@ -106,3 +120,53 @@ def test_dask_shards_match_a_local_run(workspace: Path) -> None:
     one_per_shard = simulate_pairs(_params(shard_size=1), workspace, "interplay", 4, Path("local1.parquet"))
     assert dask.read_bytes() == one_per_shard.read_bytes()
     assert pq.read_table(dask).num_rows == 4 and local
+
+
+def test_grounded_recommender_sees_candidates_never_the_profile(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spies on the retriever's input and the recommender's prompts of a grounded run."""
+    from interplay.grounding.retriever import CatalogRetriever
+    from interplay.simulation.engine import TurnGenerator
+
+    said_to_retriever: list[str] = []
+    prompts: list[tuple[str | None, str]] = []
+    rank, generate = CatalogRetriever.rank, TurnGenerator.generate
+
+    def spy_rank(self, said, k):
+        said_to_retriever.append(repr(said))
+        return rank(self, said, k)
+
+    def spy_generate(self, chats, sampling, adapter, **kwargs):
+        prompts.extend((adapter, str(chat)) for chat in chats)
+        return generate(self, chats, sampling, adapter, **kwargs)
+
+    monkeypatch.setattr(CatalogRetriever, "rank", spy_rank)
+    monkeypatch.setattr(TurnGenerator, "generate", spy_generate)
+    out = simulate_pairs(_params(shard_size=4), workspace, "interplay", 4, Path("grounded.parquet"))
+    rows = pq.read_table(out).to_pylist()
+    profile = _profiles(1)[0]
+    secrets = [profile["preference_summary"], profile["target_attributes_text"], "p00"]
+    assert said_to_retriever
+    for text in said_to_retriever:  # the retriever may offer the target; it is never told it
+        assert not any(secret in text for secret in [*secrets, "Zebra Quest"])
+    for text in [t for adapter, t in prompts if adapter == "recommender"]:
+        assert not any(secret in text for secret in secrets)
+    assert any("[Candidates: " in t for adapter, t in prompts if adapter == "recommender")
+    for row in rows:  # one note per seeker turn the recommender answered, never in the text
+        user_turns = {t for t, m in enumerate(row["messages"]) if m["role"] == "user"}
+        assert {c["turn"] for c in row["candidates"]} <= user_turns
+        assert all(c["note"].startswith("[Candidates: ") and c["item_ids"] for c in row["candidates"])
+        assert not any("[Candidates" in m["content"] or "[About" in m["content"] for m in row["messages"])
+    assert any(row["candidates"] for row in rows)
+
+
+def test_ungrounded_run_has_no_notes(workspace: Path) -> None:
+    out = simulate_pairs(_params(grounding="none"), workspace, "interplay", 2, Path("ungrounded.parquet"))
+    assert all(row["candidates"] == [] for row in pq.read_table(out).to_pylist())
+
+
+def test_retriever_is_fitted_on_train_dialogues_only(workspace: Path) -> None:
+    from interplay.simulation.stage import grounder
+
+    fitted = grounder(_params(), workspace, "interplay")
+    assert fitted is not None and fitted.retriever.train_dialogue_ids == {"t1"}
+    assert grounder(_params(), workspace, "zero_shot") is None

@@ -35,6 +35,8 @@ class CatalogItem:
     genres: tuple[str, ...] = ()
     directors: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
+    #: The metadata's plot summary (what the retriever matches a conversation against).
+    plot: str = ""
 
     @property
     def title(self) -> str:
@@ -105,6 +107,7 @@ def build_catalog(
                 genres=tuple(g.lower() for g in _str_list(info.get("genre"))),
                 directors=_str_list(info.get("director")),
                 actors=_str_list(info.get("star")),
+                plot=" ".join(str(info.get("plot") or "").split()),
             )
         )
     return Catalog.from_items(items)

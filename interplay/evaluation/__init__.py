@@ -39,7 +39,8 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     )
     reports = root / "reports"
     reports.mkdir(parents=True, exist_ok=True)
-    (root / METRICS_PATH).write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    # allow_nan=False: a metric without a value is null (see compute), never NaN in the JSON.
+    (root / METRICS_PATH).write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", "utf-8")
     figures = root / FIGURES_DIR
     for old in figures.glob("*.png") if figures.is_dir() else []:
         old.unlink()

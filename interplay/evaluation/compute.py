@@ -9,10 +9,14 @@ Which metrics apply to the real test dialogues (documented in the report):
   not a competitor;
 - ``success_rate``, ``match_score``: no (real dialogues have no outcome / accepted item);
 - ``realism_auc``: no (the real dialogues are the reference the classifier separates from).
+
+Every system still has every key of :func:`interplay.metrics.metric_keys`: one that does not apply
+or has no data is None (``null`` in ``reports/metrics.json``, "–" in the report's table).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,8 +36,17 @@ LABELS: dict[str, str] = {
 }
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(float(value), digits)
+Value = float | int | None
+
+
+def _clean(value: Value, digits: int = 4) -> Value:
+    """A reported value: counts as ``int``, rates rounded; None for no value and for NaN/inf."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return int(value)
+    value = float(value)
+    return round(value, digits) if math.isfinite(value) else None
 
 
 def text_metrics(rows: Sequence[Row]) -> dict[str, float | None]:
@@ -42,8 +55,8 @@ def text_metrics(rows: Sequence[Row]) -> dict[str, float | None]:
     for role in metrics.ROLES:
         turns = metrics.role_turns(rows, role)
         out[f"avg_words_per_turn_{role}"] = metrics.avg_words_per_turn(rows, role)
-        out[f"distinct_1_{role}"] = metrics.distinct_n(turns, 1)
-        out[f"distinct_2_{role}"] = metrics.distinct_n(turns, 2)
+        for n in metrics.DISTINCT_N:
+            out[f"distinct_{n}_{role}"] = metrics.distinct_n(turns, n)
     out["duplicate_turn_ratio"] = metrics.duplicate_turn_ratio(rows)
     return out
 
@@ -56,13 +69,18 @@ def system_metrics(
     k_values: Sequence[int] = (1, 5, 10),
     threshold: float = 90.0,
     realism: float | None = None,
-) -> dict[str, float | int]:
-    """All metrics that apply to one system; those that do not apply (or are undefined) are left out.
+) -> dict[str, Value]:
+    """Every key of :func:`interplay.metrics.metric_keys`, in that order, for one system.
 
-    ``items`` is the catalog's metadata (item_id -> fields); None (no catalog) leaves
-    ``match_score`` out.
+    A metric that does not apply (``success_rate``, ``match_score`` and ``realism_auc`` of the real
+    dialogues) or has no data (``match_score`` without an accepted dialogue or without a catalog,
+    i.e. ``items`` None; ``recall@k`` without targets; ``realism_auc`` when a class is too small)
+    is None, never NaN and never left out.
     """
-    values: dict[str, float | None] = {}
+    values: dict[str, Value] = {
+        "num_dialogues": len(rows),
+        "num_with_profile": sum(1 for r in rows if r.get("target_item_ids")),
+    }
     if generated:
         values["success_rate"] = metrics.success_rate(rows)
     for k in k_values:
@@ -73,11 +91,11 @@ def system_metrics(
     values.update(text_metrics(rows))
     if generated:
         values["realism_auc"] = realism
-    out: dict[str, float | int] = {"num_dialogues": len(rows)}
-    if not generated:
-        out["num_with_profile"] = sum(1 for r in rows if r.get("target_item_ids"))
-    out.update({k: _round(v) for k, v in values.items() if v is not None})
-    return out
+    keys = metrics.metric_keys(k_values)
+    undeclared = sorted(set(values) - set(keys))
+    if undeclared:  # a new metric must be declared in metric_keys, or it would vanish here
+        raise KeyError(f"metrics not declared in interplay.metrics.metric_keys: {undeclared}")
+    return {key: _clean(values.get(key)) for key in keys}
 
 
 def _sample(texts: list[str], limit: int | None, seed: int) -> list[str]:
@@ -95,11 +113,12 @@ def evaluate_systems(
     folds: int = 5,
     max_per_class: int | None = 2000,
     seed: int = 13,
-) -> dict[str, dict[str, float | int]]:
-    """``system -> metrics`` for the systems present, in :data:`SYSTEMS` order."""
+) -> dict[str, dict[str, Value]]:
+    """``system -> metrics`` for the systems present, in :data:`SYSTEMS` order; every system has
+    every key of :func:`interplay.metrics.metric_keys` (None where a metric has no value)."""
     real_rows = systems.get("real") or []
     real_texts = _sample([metrics.render_dialogue(r) for r in real_rows], max_per_class, seed)
-    results: dict[str, dict[str, float | int]] = {}
+    results: dict[str, dict[str, Value]] = {}
     for name in SYSTEMS:
         if name not in systems:
             continue

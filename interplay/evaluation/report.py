@@ -6,6 +6,7 @@ fixed sizes, dpi and no software metadata, so the same metrics give the same PNG
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,27 +16,39 @@ from interplay.evaluation.compute import GENERATED, LABELS, SYSTEMS
 
 Row = Mapping[str, Any]
 
-#: (metrics.json key, column header, digits). Arrows say which direction is better.
+#: metrics.json key -> (column header, digits) of the results table; arrows say which direction is
+#: better. Keys of :func:`interplay.metrics.metric_keys` not named here (and not ``recall@k``) are in
+#: ``reports/metrics.json`` only.
+_COLUMNS: dict[str, tuple[str, int]] = {
+    "num_dialogues": ("N", 0),
+    "success_rate": ("Succ. ↑", 3),
+    "match_score": ("Match ↑", 3),
+    "leakage_rate": ("Leak ↓", 3),
+    "avg_turns": ("Turns", 1),
+    "avg_words_per_turn_user": ("Words/turn U", 1),
+    "avg_words_per_turn_recommender": ("Words/turn R", 1),
+    "distinct_1_user": ("Dist-1 U ↑", 3),
+    "distinct_1_recommender": ("Dist-1 R ↑", 3),
+    "distinct_2_user": ("Dist-2 U ↑", 3),
+    "distinct_2_recommender": ("Dist-2 R ↑", 3),
+    "realism_auc": ("AUC →0.5", 3),
+}
+
+
 def table_columns(k_values: Sequence[int]) -> list[tuple[str, str, int]]:
-    return [
-        ("num_dialogues", "N", 0),
-        ("success_rate", "Succ. ↑", 3),
-        *[(f"recall@{k}", f"R@{k} ↑", 3) for k in k_values],
-        ("match_score", "Match ↑", 3),
-        ("leakage_rate", "Leak ↓", 3),
-        ("avg_turns", "Turns", 1),
-        ("avg_words_per_turn_user", "Words/turn U", 1),
-        ("avg_words_per_turn_recommender", "Words/turn R", 1),
-        ("distinct_1_user", "Dist-1 U ↑", 3),
-        ("distinct_1_recommender", "Dist-1 R ↑", 3),
-        ("distinct_2_user", "Dist-2 U ↑", 3),
-        ("distinct_2_recommender", "Dist-2 R ↑", 3),
-        ("realism_auc", "AUC →0.5", 3),
-    ]
+    """``(metrics.json key, column header, digits)`` of the table, in :func:`metric_keys` order."""
+    columns = []
+    for key in metrics.metric_keys(k_values):
+        if key.startswith("recall@"):
+            columns.append((key, f"R@{key.removeprefix('recall@')} ↑", 3))
+        elif key in _COLUMNS:
+            columns.append((key, *_COLUMNS[key]))
+    return columns
 
 
 def _cell(value: Any, digits: int) -> str:
-    if value is None:
+    """A table cell: "–" (en dash) for a metric without a value (None; NaN as well)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if digits == 0:
         return str(int(value))
@@ -93,7 +106,9 @@ def render_markdown(
         "(U: user, R: recommender). Words/turn: whitespace-separated words. "
         f"AUC: {folds}-fold "
         "cross-validated ROC AUC of TF-IDF + logistic regression telling real test dialogues from "
-        "the system's (0.5: indistinguishable).",
+        "the system's (0.5: indistinguishable). –: the metric does not apply to the system or has no "
+        "data (Match without an accepted dialogue, R@k without targets, AUC without two dialogues "
+        "of each class); `null` in `reports/metrics.json`.",
         "",
         "On the real test dialogues, success rate, match score and AUC do not apply (no outcome, no "
         "accepted item; they are the classifier's reference). Their recall@k and leakage use the "

@@ -14,6 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from interplay.corpus.catalog import Catalog, CatalogItem
+from interplay.corpus.schema import Dialogue, ItemMention, Message
 from interplay.preprocess.pipeline import PreprocessResult, SftRow
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
@@ -59,6 +61,7 @@ CATALOG_SCHEMA = pa.schema(
         ("genres", pa.list_(pa.string())),
         ("directors", pa.list_(pa.string())),
         ("actors", pa.list_(pa.string())),
+        ("plot", pa.string()),
     ]
 )
 SFT_SCHEMA = pa.schema([("dialogue_id", pa.string()), ("messages", pa.list_(MESSAGE))])
@@ -97,6 +100,7 @@ def catalog_table(result: PreprocessResult) -> pa.Table:
             "genres": list(i.genres),
             "directors": list(i.directors),
             "actors": list(i.actors),
+            "plot": i.plot,
         }
         for i in result.catalog.items
     ]
@@ -139,3 +143,32 @@ def write_outputs(result: PreprocessResult, processed_dir: Path, report_path: Pa
     for rel, table in tables(result).items():
         write_table(table, processed_dir / rel)
     write_json(result.report, report_path)
+
+
+def read_dialogues(path: Path, splits: tuple[str, ...] | None = None) -> list[Dialogue]:
+    """The dialogues of ``dialogues.parquet`` (of the given splits), as the readers made them."""
+    dialogues = []
+    for row in pq.read_table(path).to_pylist():
+        if splits is not None and row["split"] not in splits:
+            continue
+        dialogues.append(
+            Dialogue(
+                dialogue_id=row["dialogue_id"],
+                source=row["source"],
+                split=row["split"],
+                messages=tuple(Message(m["role"], m["content"]) for m in row["messages"]),
+                item_mentions=tuple(ItemMention(**m) for m in row["item_mentions"]),
+            )
+        )
+    return dialogues
+
+
+def read_catalog(path: Path) -> Catalog:
+    """The catalog of ``catalog.parquet``."""
+    return Catalog.from_items(
+        CatalogItem(
+            item_id=r["item_id"], name=r["name"], year=r["year"], genres=tuple(r["genres"]),
+            directors=tuple(r["directors"]), actors=tuple(r["actors"]), plot=r["plot"] or "",
+        )
+        for r in pq.read_table(path).to_pylist()
+    )

@@ -22,6 +22,7 @@ from interplay.corpus.catalog import Catalog, load_catalog
 from interplay.corpus.readers import get_reader
 from interplay.corpus.schema import Dialogue
 from interplay.errors import BadRecordError
+from interplay.grounding.notes import Grounder, training_candidate_notes, training_item_notes
 from interplay.params import Params
 from interplay.preprocess.normalize import normalize_dialogue
 from interplay.preprocess.profiles import Profile, build_profile
@@ -140,16 +141,21 @@ def preprocess_corpus(corpus_dir: Path, catalog_dir: Path, params: Params) -> Pr
             profiles.append(outcome.profile)
             profile_of[dialogue.dialogue_id] = outcome.profile
 
+    grounder = None
+    if params.simulation.grounding == "catalog":
+        grounder = Grounder.fit(catalog, [d for d in dialogues if d.split == "train"], params.retriever)
     sft: dict[str, dict[str, list[SftRow]]] = {r: {s: [] for s in SFT_SPLITS} for r in ("user", "recommender")}
-    for dialogue in dialogues:
+    for dialogue in tqdm(dialogues, desc="training sets", unit=" dialogues", disable=None, leave=False):
         if dialogue.split not in SFT_SPLITS:
             continue
         profile = profile_of.get(dialogue.dialogue_id)
         if profile is not None:
-            example = user_example(dialogue, profile, pre.end_marker)
+            notes = training_item_notes(dialogue, grounder) if grounder else None
+            example = user_example(dialogue, profile, pre.end_marker, notes)
             if example is not None:
                 sft["user"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
-        example = recommender_example(dialogue)
+        notes = training_candidate_notes(dialogue, grounder) if grounder else None
+        example = recommender_example(dialogue, notes)
         if example is not None:
             sft["recommender"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
 

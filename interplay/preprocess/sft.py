@@ -18,15 +18,20 @@ from __future__ import annotations
 
 from interplay.corpus.schema import Dialogue, Message, Role
 from interplay.end_marker import strip_marker
+from interplay.grounding.notes import with_note
 from interplay.preprocess.profiles import Profile
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 
 ChatMessage = dict[str, str]
 
 
-def _chat(messages: list[Message], trained: Role) -> list[ChatMessage]:
+def _chat(messages: list[Message], trained: Role, notes: dict[int, str] | None = None) -> list[ChatMessage]:
+    """Chat messages from the trained role's side; ``notes`` (turn -> control note) follow the
+    other role's messages, as the simulation shows them (:mod:`interplay.grounding.notes`)."""
+    notes = notes or {}
     return [
-        {"role": "assistant" if m.role == trained else "user", "content": m.content} for m in messages
+        {"role": "assistant" if m.role == trained else "user", "content": with_note(m.content, notes.get(t))}
+        for t, m in enumerate(messages)
     ]
 
 
@@ -41,7 +46,9 @@ def _without_marker(message: Message, end_marker: str) -> Message:
     return Message(message.role, cleaned) if marked else message
 
 
-def user_example(dialogue: Dialogue, profile: Profile, end_marker: str) -> list[ChatMessage] | None:
+def user_example(
+    dialogue: Dialogue, profile: Profile, end_marker: str, notes: dict[int, str] | None = None
+) -> list[ChatMessage] | None:
     """The user-simulator example of a dialogue, or None when the seeker never speaks.
 
     The marker appears once, at the very end: any spelling of it a real message happens to hold is
@@ -53,12 +60,13 @@ def user_example(dialogue: Dialogue, profile: Profile, end_marker: str) -> list[
     last = messages[-1]
     messages[-1] = Message(last.role, f"{last.content} {end_marker}")
     system = user_system_prompt(profile.preference_summary, profile.target_attributes_text, end_marker)
-    return [{"role": "system", "content": system}, *_chat(messages, "user")]
+    return [{"role": "system", "content": system}, *_chat(messages, "user", notes)]
 
 
-def recommender_example(dialogue: Dialogue) -> list[ChatMessage] | None:
-    """The recommender example of a dialogue, or None when the recommender never speaks."""
+def recommender_example(dialogue: Dialogue, notes: dict[int, str] | None = None) -> list[ChatMessage] | None:
+    """The recommender example of a dialogue, or None when the recommender never speaks;
+    ``notes`` are its candidate notes (seeker turn -> note)."""
     messages = _cut_after_last(dialogue.messages, "recommender")
     if not messages:
         return None
-    return [{"role": "system", "content": RECOMMENDER_SYSTEM_PROMPT}, *_chat(messages, "recommender")]
+    return [{"role": "system", "content": RECOMMENDER_SYSTEM_PROMPT}, *_chat(messages, "recommender", notes)]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from interplay.end_marker import strip_marker
+from interplay.grounding.notes import Grounder, with_note
+from interplay.grounding.retriever import Said
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 from interplay.simulation.linking import link_titles
 from interplay.textmatch import TitleIndex, names_title, normalize_text
@@ -35,6 +37,11 @@ class Conversation:
     recommended_item_ids: list[str] = field(default_factory=list)
     termination_reason: str | None = None
     ended_with_marker_item: str | None = None
+    #: Turn -> control note the *other* role sees after that message (grounding only): a user
+    #: turn's candidate note (for the recommender), a recommender turn's item note (for the user).
+    notes: dict[int, str] = field(default_factory=dict)
+    #: Turn -> the candidates of a user turn's note, as ids (published with the dialogue).
+    candidates: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -47,27 +54,58 @@ class Conversation:
         return "recommender" if self.messages[-1]["role"] == "user" else "user"
 
 
-def chat_view(messages: list[ChatMessage], speaker: Role, system: str) -> list[ChatMessage]:
-    """The conversation from one speaker's side: its own turns are ``assistant``."""
+def chat_view(
+    messages: list[ChatMessage], speaker: Role, system: str, notes: dict[int, str] | None = None
+) -> list[ChatMessage]:
+    """The conversation from one speaker's side: its own turns are ``assistant``; ``notes``
+    (turn -> note) follow the other side's messages, as in the training data."""
+    notes = notes or {}
     view = [{"role": "system", "content": system}]
-    for message in messages:
-        view.append(
-            {"role": "assistant" if message["role"] == speaker else "user", "content": message["content"]}
-        )
+    for turn, message in enumerate(messages):
+        own = message["role"] == speaker
+        content = message["content"] if own else with_note(message["content"], notes.get(turn))
+        view.append({"role": "assistant" if own else "user", "content": content})
     return view
 
 
 def user_view(conversation: Conversation, end_marker: str) -> list[ChatMessage]:
+    """The profile's prompt and the conversation, with the facts of each item offered."""
     profile = conversation.profile
     system = user_system_prompt(
         profile["preference_summary"], profile["target_attributes_text"], end_marker
     )
-    return chat_view(conversation.messages, "user", system)
+    return chat_view(conversation.messages, "user", system, conversation.notes)
 
 
-def recommender_view(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """Instructions and the conversation: nothing of the profile can reach the recommender."""
-    return chat_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT)
+def recommender_view(messages: list[ChatMessage], notes: dict[int, str] | None = None) -> list[ChatMessage]:
+    """Instructions and the conversation: nothing of the profile can reach the recommender.
+    ``notes`` are the candidate notes of the seeker's turns, computed from the conversation."""
+    return chat_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT, notes)
+
+
+def what_was_said(conversation: Conversation) -> list[Said]:
+    """The conversation as the retriever reads it: speakers, texts and linked items, nothing else."""
+    items: dict[int, list[str]] = {}
+    for mention in conversation.mentions:
+        items.setdefault(mention["turn"], []).append(mention["item_id"])
+    return [Said(m["role"], m["content"], tuple(items.get(t, ()))) for t, m in enumerate(conversation.messages)]
+
+
+def ground(conversation: Conversation, grounder: Grounder) -> None:
+    """The note of the latest turn: after a seeker message, the retriever's candidates for what
+    was said (the profile is not passed); after a recommender message, the facts of the items it
+    named."""
+    if conversation.finished or not conversation.messages:
+        return
+    turn = len(conversation.messages) - 1
+    if conversation.messages[turn]["role"] == "user":
+        candidates = grounder.candidates_for(what_was_said(conversation))
+        conversation.candidates[turn] = candidates
+        note = grounder.candidate_note(candidates)
+    else:
+        note = grounder.item_note([m["item_id"] for m in conversation.mentions if m["turn"] == turn])
+    if note:
+        conversation.notes[turn] = note
 
 
 def leaks_target(text: str, conversation: Conversation, threshold: float, index: TitleIndex | None = None) -> bool:

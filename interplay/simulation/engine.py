@@ -23,12 +23,14 @@ from typing import Any
 
 import torch
 
+from interplay.grounding.notes import Grounder
 from interplay.params import SamplingParams
 from interplay.simulation.conversation import (
     ChatMessage,
     Conversation,
     Role,
     add_turn,
+    ground,
     turn_problem,
     recommender_view,
     user_view,
@@ -152,6 +154,8 @@ class EngineSettings:
     end_marker: str
     link_cutoff: float = 90.0
     leak_threshold: float | None = 90.0  # None: user turns naming a target are kept
+    #: Candidate and item notes (``simulation.grounding: catalog``); None: the conversation alone.
+    grounder: Grounder | None = None
 
 
 @dataclass
@@ -164,7 +168,7 @@ class EngineStats:
 def _view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatMessage]:
     if role == "user":
         return user_view(conversation, end_marker)
-    return recommender_view(conversation.messages)
+    return recommender_view(conversation.messages, conversation.notes)
 
 
 def pool_size(batch_size: int) -> int:
@@ -255,3 +259,5 @@ def _take_turn(
         index=index,
         link_cutoff=settings.link_cutoff,
     )
+    if settings.grounder is not None:
+        ground(conversation, settings.grounder)

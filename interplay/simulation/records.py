@@ -20,6 +20,9 @@ GENERATED_PATHS: dict[str, str] = {
     "reference_dependent": "data/baselines/reference_dependent.parquet",
 }
 
+#: What the recommender was offered after a seeker turn (``simulation.grounding: catalog``).
+CANDIDATES = pa.struct([("turn", pa.int32()), ("item_ids", pa.list_(pa.string())), ("note", pa.string())])
+
 DIALOGUE_SCHEMA = pa.schema(
     [
         ("dialogue_id", pa.string()),
@@ -27,6 +30,7 @@ DIALOGUE_SCHEMA = pa.schema(
         ("split", pa.string()),
         ("messages", pa.list_(MESSAGE)),
         ("item_mentions", pa.list_(MENTION)),
+        ("candidates", pa.list_(CANDIDATES)),
         ("profile_id", pa.string()),
         ("preference_summary", pa.string()),
         ("target_attributes", ATTRIBUTES),
@@ -67,6 +71,10 @@ def dialogue_row(
         "item_mentions": [
             {"item_id": m["item_id"], "title": titles.get(m["item_id"], ""), "turn": m["turn"], "role": m["role"]}
             for m in conversation.mentions
+        ],
+        "candidates": [
+            {"turn": turn, "item_ids": list(ids), "note": conversation.notes.get(turn, "")}
+            for turn, ids in sorted(conversation.candidates.items())
         ],
         "profile_id": profile["profile_id"],
         "preference_summary": profile["preference_summary"],

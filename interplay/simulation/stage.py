@@ -15,7 +15,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from interplay.grounding.notes import Grounder
 from interplay.params import Params
+from interplay.preprocess.artifacts import read_catalog as read_catalog_table
+from interplay.preprocess.artifacts import read_dialogues
 from interplay.simulation import shards
 from interplay.simulation.engine import EngineSettings
 from interplay.simulation.records import DIALOGUE_SCHEMA
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PROFILES = Path("data/processed/profiles.parquet")
 CATALOG = Path("data/processed/catalog.parquet")
+DIALOGUES = Path("data/processed/dialogues.parquet")
 WORK = Path("data/work")
 
 
@@ -51,7 +55,7 @@ _NOT_DECIDING: dict[str, set[str]] = {
 #: The code a simulation's dialogues depend on: a change starts the shards afresh.
 _CODE = (
     "interplay/simulation", "interplay/prompts.py", "interplay/textmatch.py", "interplay/training/chat.py",
-    "interplay/end_marker.py", "interplay/precision.py",
+    "interplay/end_marker.py", "interplay/precision.py", "interplay/grounding",
 )
 
 
@@ -61,6 +65,7 @@ def params_hash(params: Params, variant: str) -> str:
         {
             "seed": params.seed,
             "simulation": params.simulation.model_dump(exclude=_NOT_DECIDING[variant]),
+            "retriever": params.retriever.model_dump() if variant == "interplay" else None,
             "end_marker": params.preprocess.end_marker,
             "match": params.preprocess.title_match_threshold,
         }
@@ -72,9 +77,19 @@ def code_version() -> str:
     return shards.run_identity({path: content_hash(package / path) for path in _CODE})
 
 
-def engine_settings(params: Params, variant: Variant) -> EngineSettings:
+def grounder(params: Params, root: Path, variant: Variant) -> Grounder | None:
+    """Interplay's notes under ``simulation.grounding: catalog``: the retriever fitted on the
+    train dialogues. The baselines are never grounded (they are the paper's baselines)."""
+    if variant != "interplay" or params.simulation.grounding != "catalog":
+        return None
+    catalog = read_catalog_table(root / CATALOG)
+    return Grounder.fit(catalog, read_dialogues(root / DIALOGUES, splits=("train",)), params.retriever)
+
+
+def engine_settings(params: Params, variant: Variant, root: Path | None = None) -> EngineSettings:
     """The engine's settings; only the reference-dependent script may name its target unasked."""
     return EngineSettings(
+        grounder=grounder(params, root, variant) if root is not None else None,
         batch_size=params.simulation.batch_size,
         max_turns=params.simulation.max_turns,
         end_marker=params.preprocess.end_marker,
@@ -92,14 +107,14 @@ def simulate_pairs(params: Params, root: Path, variant: Variant, count: int | No
         source=variant,
         seed=params.seed,
         user_share=settings.user_opens_share,
-        engine=engine_settings(params, variant),
+        engine=engine_settings(params, variant, root),
         titles=titles,
         models=model_identities(params, root, variant),
         params_hash=params_hash(params, variant),
     )
     identity = shards.run_identity(
         {"job": job.params_hash, "models": job.models, "profiles": [p["profile_id"] for p in profiles],
-         "code": code_version()}
+         "code": code_version(), "train": content_hash(root / DIALOGUES) if job.engine.grounder else None}
     )
     work_dir = root / WORK / variant / identity
     plan = shards.cut(profiles, settings.shard_size)

@@ -1,0 +1,138 @@
+"""The control notes that ground both simulators, for training data and simulation alike.
+
+* A **candidate note** follows a seeker message in the recommender's view: the retriever's top
+  ``K`` for the conversation up to that message, as ``Title (Year)`` with a few facts. It is
+  computed from what was said only, once, when the message is said — history never changes, so
+  the prefix cache stays valid.
+* An **item note** follows a recommender message that names catalog items, in the user's view:
+  those items' genres, decade, directors and lead actors — what a person who knows the movie
+  would know, and exactly the fields a seed profile's target attributes use, so the user can tell
+  whether an offer fits. It never names the target unless the recommender just did.
+
+Notes are control text: they are never part of a published message; the dialogue rows carry the
+candidate notes in a column of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from interplay.corpus.catalog import Catalog, CatalogItem
+from interplay.corpus.schema import Dialogue
+from interplay.grounding.retriever import CatalogRetriever, Said, fit_retriever, said_of
+from interplay.params import RetrieverParams
+
+CANDIDATES_HEAD = "[Candidates: "
+ITEM_HEAD = "[About "
+#: Items an item note describes at most (a message listing ten titles gets the first three).
+MAX_NOTED_ITEMS = 3
+
+
+def _join(values: Sequence[str], limit: int) -> str:
+    return ", ".join(values[:limit])
+
+
+def candidate_facts(item: CatalogItem) -> str:
+    """``Title (Year): genre, genre, lead actor``: enough to choose and to say why."""
+    facts = [*item.genres[:2], *item.actors[:1]]
+    return f"{item.title}: {', '.join(facts)}" if facts else item.title
+
+
+def item_facts(item: CatalogItem) -> str:
+    """``Title (Year): horror, thriller; 2010s; directed by X; starring A, B``."""
+    parts = [item.title + ":" if item.genres else item.title]
+    if item.genres:
+        parts[0] += " " + _join(item.genres, 3)
+    if item.decade:
+        parts.append(item.decade)
+    if item.directors:
+        parts.append("directed by " + _join(item.directors, 2))
+    if item.actors:
+        parts.append("starring " + _join(item.actors, 2))
+    return "; ".join(parts)
+
+
+def candidate_note(items: Sequence[CatalogItem]) -> str:
+    return CANDIDATES_HEAD + " | ".join(candidate_facts(i) for i in items) + "]" if items else ""
+
+
+def item_note(items: Sequence[CatalogItem]) -> str:
+    return " ".join(f"{ITEM_HEAD}{item_facts(i)}]" for i in items[:MAX_NOTED_ITEMS])
+
+
+def with_note(content: str, note: str | None) -> str:
+    """A message as a role sees it: its text, then the note on its own line."""
+    return f"{content}\n{note}" if note else content
+
+
+@dataclass(frozen=True)
+class Grounder:
+    """The catalog and its retriever: everything the notes of one run are computed from."""
+
+    catalog: Catalog
+    retriever: CatalogRetriever
+    candidates: int
+
+    @classmethod
+    def fit(cls, catalog: Catalog, train: Iterable[Dialogue], params: RetrieverParams) -> Grounder:
+        """The retriever fitted on the train dialogues (only: see ``fit_retriever``)."""
+        return cls(catalog, fit_retriever(catalog, train, params), params.candidates)
+
+    def candidates_for(self, said: Sequence[Said]) -> list[str]:
+        """The retriever's top items for what was said (never a profile: it is not an input)."""
+        return self.retriever.rank(said, self.candidates)
+
+    def candidate_note(self, item_ids: Sequence[str]) -> str:
+        return candidate_note([self.catalog.by_id[i] for i in item_ids if i in self.catalog.by_id])
+
+    def item_note(self, item_ids: Sequence[str]) -> str:
+        unique = list(dict.fromkeys(item_ids))
+        return item_note([self.catalog.by_id[i] for i in unique if i in self.catalog.by_id])
+
+
+def _slot(dialogue_id: str, turn: int, size: int) -> int:
+    """A fixed pseudo-random position for a planted candidate, so no slot means "the answer"."""
+    digest = hashlib.sha256(f"{dialogue_id}:{turn}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % size
+
+
+def training_candidate_notes(dialogue: Dialogue, grounder: Grounder) -> dict[int, str]:
+    """Turn -> candidate note, for every seeker message a recommender message answers.
+
+    Computed from the real conversation up to that message, like at simulation time. Where the
+    movie the real recommender names next is not among the candidates, it replaces the lowest one
+    (training data only), at a fixed pseudo-random slot, so the model learns to choose among the
+    candidates and to name them, not to pick a position.
+    """
+    first_mention: dict[str, int] = {}
+    for mention in dialogue.item_mentions:
+        first_mention.setdefault(mention.item_id, mention.turn)
+    notes: dict[int, str] = {}
+    messages = dialogue.messages
+    for turn in range(len(messages) - 1):
+        if messages[turn].role != "user" or messages[turn + 1].role != "recommender":
+            continue
+        candidates = grounder.candidates_for(said_of(dialogue, turn + 1))
+        answer = [
+            m.item_id for m in dialogue.item_mentions
+            if m.turn == turn + 1 and m.role == "recommender" and first_mention[m.item_id] == turn + 1
+            and m.item_id in grounder.catalog.by_id
+        ]
+        if answer and not set(answer) & set(candidates):
+            kept = candidates[: grounder.candidates - 1]
+            kept.insert(_slot(dialogue.dialogue_id, turn, len(kept) + 1), answer[0])
+            candidates = kept
+        notes[turn] = grounder.candidate_note(candidates)
+    return notes
+
+
+def training_item_notes(dialogue: Dialogue, grounder: Grounder) -> dict[int, str]:
+    """Turn -> item note, for every recommender message that names catalog items."""
+    named: dict[int, list[str]] = {}
+    for mention in dialogue.item_mentions:
+        if mention.role == "recommender":
+            named.setdefault(mention.turn, []).append(mention.item_id)
+    notes = {turn: grounder.item_note(ids) for turn, ids in named.items()}
+    return {turn: note for turn, note in notes.items() if note}

@@ -1,0 +1,239 @@
+"""A reference-free catalog retriever: rank catalog items from the conversation so far.
+
+The recommender simulator is a 135M model: it cannot recall titles from its weights, but it can
+choose among and talk about a few candidates put in front of it (as PEARL and iEvaLM do). This
+module is what puts them there. Its only input is what was said — each message's speaker, text
+and the catalog items linked in it — so nothing of a seed profile or a target can reach it; its
+statistics are fitted on train dialogues only (:func:`fit_retriever` refuses any other split).
+
+Four signals, each scaled to [0, 1] over the catalog and combined with the weights of
+``params.yaml`` (``retriever``), chosen on the validation split by
+``benchmarks/bench_recommendation.py``:
+
+* **text**: TF-IDF (word 1-2 grams, scikit-learn) of the conversation against each item's
+  metadata (genres, decade, directors, actors, title, plot), so "a horror movie from the 80s with
+  Jamie Lee Curtis" finds *Halloween (1978)*; the seeker's words weigh more than the recommender's.
+* **content**: the metadata (genres, people, decade as whole tokens) of the items mentioned so far,
+  the latest weighing most, against every item's (a seeker who liked *Superbad* is shown comedies
+  with its cast).
+* **co-mention**: how often an item was mentioned in one train dialogue with the items mentioned
+  so far, normalized by both items' counts.
+* **popularity**: how many train dialogues a recommender mentioned the item in (log-scaled): the
+  prior when the conversation says nothing yet.
+
+Items already mentioned are never candidates. Ranking is deterministic: ties fall to catalog
+order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from interplay.corpus.catalog import Catalog, CatalogItem
+from interplay.corpus.schema import Dialogue
+from interplay.params import RetrieverParams
+
+#: Decade words a conversation uses, rewritten to the token an item's metadata carries.
+_DECADE = re.compile(r"\b(?:19|20)?([0-9])0'?s\b")
+_DECADE_WORDS = {
+    "sixties": "1960s", "seventies": "1970s", "eighties": "1980s", "nineties": "1990s",
+}
+#: How people name genres -> the catalog's genre words (plurals and adjectives are not stemmed
+#: by TF-IDF: "romantic comedies" would otherwise miss every "romance, comedy" item).
+_GENRE_WORDS = {
+    "comedies": "comedy", "funny": "comedy", "hilarious": "comedy", "romantic": "romance",
+    "romcom": "romance comedy", "rom-com": "romance comedy", "romcoms": "romance comedy",
+    "rom-coms": "romance comedy", "scary": "horror", "horrors": "horror", "dramas": "drama",
+    "dramatic": "drama", "thrillers": "thriller", "documentaries": "documentary",
+    "westerns": "western", "musicals": "musical", "animated": "animation", "cartoons": "animation",
+    "cartoon": "animation", "mysteries": "mystery", "biopic": "biography", "biopics": "biography",
+    "biographical": "biography", "historical": "history", "scifi": "sci fi",
+    "superhero": "action superhero", "superheroes": "action superhero", "kids": "family",
+    "wars": "war", "sports": "sport", "crimes": "crime", "fantasies": "fantasy",
+}
+_WORD = re.compile(r"[\w'-]+")
+
+
+@dataclass(frozen=True)
+class Said:
+    """One message as the retriever sees it: who spoke, what they wrote, which items it names."""
+
+    role: str
+    text: str
+    item_ids: tuple[str, ...] = ()
+
+
+def _decade_token(digit: str) -> str:
+    century = "19" if digit in "3456789" else "20"
+    return f"decade{century}{digit}0s"
+
+
+def normalize_query(text: str) -> str:
+    """Lower-case text with genre words as the catalog spells them and decade spellings ("80s",
+    "1980's", "eighties") as one token."""
+    text = _WORD.sub(lambda m: _GENRE_WORDS.get(m.group(0), m.group(0)), text.lower())
+    for word, decade in _DECADE_WORDS.items():
+        text = text.replace(word, decade)
+    return _DECADE.sub(lambda m: _decade_token(m.group(1)), text)
+
+
+def item_document(item: CatalogItem, with_plot: bool = True) -> str:
+    """The text an item is matched on: its metadata, with its decade as the query's token."""
+    parts = [" ".join(item.genres), " ".join(item.directors), " ".join(item.actors), item.name]
+    if with_plot:
+        parts.append(item.plot)
+    if item.year is not None:
+        parts.append(_decade_token(str(item.year)[2]) if 1930 <= item.year < 2030 else "")
+    return normalize_query(" ".join(p for p in parts if p))
+
+
+def metadata_tokens(item: CatalogItem) -> list[str]:
+    """An item's metadata as whole tokens (``genre:comedy``, ``person:Jim Carrey``, its decade)."""
+    tokens = [f"genre:{g}" for g in item.genres] + [f"person:{p}" for p in (*item.directors, *item.actors)]
+    if item.year is not None and 1930 <= item.year < 2030:
+        tokens.append(_decade_token(str(item.year)[2]))
+    return tokens
+
+
+def _tokens(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def _scaled(scores: np.ndarray) -> np.ndarray:
+    top = scores.max(initial=0.0)
+    return scores / top if top > 0 else scores
+
+
+@dataclass(frozen=True, eq=False)
+class CatalogRetriever:
+    """Fitted statistics over the catalog; :meth:`rank` is a pure function of what was said."""
+
+    item_ids: tuple[str, ...]
+    vectorizer: TfidfVectorizer
+    item_vectors: sparse.csr_matrix  # items x terms, rows L2-normalized
+    metadata_vectors: sparse.csr_matrix  # items x metadata tokens, rows L2-normalized
+    comention: sparse.csr_matrix  # items x items, normalized co-mention counts, zero diagonal
+    popularity: np.ndarray  # items, in [0, 1]
+    position: dict[str, int]
+    params: RetrieverParams
+    train_dialogue_ids: frozenset[str]
+
+    def signals(self, said: Sequence[Said]) -> dict[str, np.ndarray]:
+        """Each signal's score of every catalog item, scaled to [0, 1] (see the module doc)."""
+        p = self.params
+        seeker = " ".join(s.text for s in said if s.role == "user")
+        other = " ".join(s.text for s in said if s.role != "user")
+        query = self.vectorizer.transform([normalize_query(seeker), normalize_query(other)])
+        text = query[0] + query[1] * p.recommender_text_weight
+        out = {"text": _scaled(_column(self.item_vectors @ text.T)), "popularity": self.popularity}
+        weights = self._item_weights(said)
+        if weights:
+            items = sparse.csr_matrix(
+                (list(weights.values()), ([0] * len(weights), list(weights))), shape=(1, len(self.item_ids))
+            )
+            out["content"] = _scaled(_column(self.metadata_vectors @ (items @ self.metadata_vectors).T))
+            out["comention"] = _scaled(_column(self.comention @ items.T))
+        out["mentioned"] = np.array(sorted(weights), dtype=np.int64)
+        return out
+
+    def _item_weights(self, said: Sequence[Said]) -> dict[int, float]:
+        """Row -> weight of each item mentioned so far: 1 for the seeker's own mentions (the
+        recommender's count ``recommender_item_weight``), times ``recency`` per later message."""
+        p = self.params
+        weights: dict[int, float] = {}
+        for age, message in enumerate(reversed(said)):
+            weight = (1.0 if message.role == "user" else p.recommender_item_weight) * p.recency**age
+            for item_id in message.item_ids:
+                row = self.position.get(item_id)
+                if row is not None:
+                    weights[row] = max(weights.get(row, 0.0), weight)
+        return weights
+
+    def scores(self, said: Sequence[Said]) -> np.ndarray:
+        """The combined score of every catalog item; items mentioned so far get -inf."""
+        return combine(self.signals(said), self.params)
+
+    def rank(self, said: Sequence[Said], k: int) -> list[str]:
+        """The ``k`` best items not mentioned yet, best first."""
+        scores = self.scores(said)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [self.item_ids[i] for i in order if np.isfinite(scores[i])]
+
+
+SIGNALS = ("text", "content", "comention", "popularity")
+
+
+def combine(signals: dict[str, np.ndarray], params: RetrieverParams) -> np.ndarray:
+    """The weighted sum of the signals (a missing one counts zero); mentioned items get -inf."""
+    total = np.zeros_like(signals["popularity"])
+    for name in SIGNALS:
+        if name in signals:
+            total = total + getattr(params, f"{name}_weight") * signals[name]
+    total[signals["mentioned"]] = -np.inf
+    return total
+
+
+def _column(matrix: sparse.spmatrix | np.ndarray) -> np.ndarray:
+    dense = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+    return dense.reshape(-1).astype(np.float64)
+
+
+def said_of(dialogue: Dialogue, upto: int | None = None) -> list[Said]:
+    """The messages of a corpus dialogue (before index ``upto``) as the retriever sees them."""
+    messages = dialogue.messages if upto is None else dialogue.messages[:upto]
+    items: dict[int, list[str]] = {}
+    for mention in dialogue.item_mentions:
+        items.setdefault(mention.turn, []).append(mention.item_id)
+    return [Said(m.role, m.content, tuple(items.get(t, ()))) for t, m in enumerate(messages)]
+
+
+def fit_retriever(catalog: Catalog, dialogues: Iterable[Dialogue], params: RetrieverParams) -> CatalogRetriever:
+    """Fit on the catalog and train dialogues; any dialogue of another split is refused."""
+    train = list(dialogues)
+    foreign = [d.dialogue_id for d in train if d.split != "train"]
+    if foreign:
+        raise ValueError(f"the retriever is fitted on train dialogues only; got {foreign[:3]} of other splits")
+    ids = tuple(item.item_id for item in catalog.items)
+    position = {item_id: i for i, item_id in enumerate(ids)}
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=params.min_df, dtype=np.float64
+    )
+    item_vectors = vectorizer.fit_transform(
+        [item_document(item, params.match_plot) for item in catalog.items]
+    ).tocsr()
+    metadata_vectors = TfidfVectorizer(analyzer=_tokens, dtype=np.float64).fit_transform(
+        [metadata_tokens(item) or ["none"] for item in catalog.items]
+    ).tocsr()
+    rows, cols = [], []
+    recommended = np.zeros(len(ids))
+    for n, dialogue in enumerate(train):
+        seen = sorted({position[m.item_id] for m in dialogue.item_mentions if m.item_id in position})
+        rows.extend([n] * len(seen))
+        cols.extend(seen)
+        for row in {position[m.item_id] for m in dialogue.item_mentions if m.role == "recommender" and m.item_id in position}:
+            recommended[row] += 1
+    occurs = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(train), len(ids)))
+    counts = np.asarray(occurs.sum(axis=0)).reshape(-1)
+    together = (occurs.T @ occurs).tocsr()
+    together.setdiag(0)
+    together.eliminate_zeros()
+    norm = sparse.diags(1.0 / np.sqrt(np.maximum(counts, 1.0)))
+    comention = (norm @ together @ norm).tocsr()
+    popularity = _scaled(np.log1p(recommended))
+    return CatalogRetriever(
+        item_ids=ids,
+        vectorizer=vectorizer,
+        item_vectors=item_vectors,
+        metadata_vectors=metadata_vectors,
+        comention=comention,
+        popularity=popularity,
+        position=position,
+        params=params,
+        train_dialogue_ids=frozenset(d.dialogue_id for d in train),
+    )
