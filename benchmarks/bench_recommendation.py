@@ -35,10 +35,11 @@ KS = (1, 10, 50)
 #: Published figures of the same protocol on ReDial (full 10k train dialogues; ours sees ~900).
 PUBLISHED = {"KBRD": {"1": 0.028, "10": 0.169, "50": 0.366}, "UniCRS": {"1": 0.050, "10": 0.215, "50": 0.413}}
 GRID = {
-    "text_weight": (0.0, 0.5, 1.0),
-    "content_weight": (0.0, 0.25, 0.5, 1.0),
-    "comention_weight": (0.0, 0.25, 0.5, 1.0),
-    "popularity_weight": (0.0, 0.15, 0.3, 0.6, 1.0),
+    "attributes_weight": (0.0, 0.5, 1.0),
+    "text_weight": (0.0, 0.25, 0.5),
+    "content_weight": (0.25, 0.5, 1.0),
+    "comention_weight": (0.0, 0.25, 0.5),
+    "popularity_weight": (0.15, 0.3, 0.6),
 }
 
 
@@ -116,6 +117,7 @@ def main() -> None:
     test = prepare(retriever, by_split["test"])
     zero = {name: 0.0 for name in GRID}
     rows = {
+        "attributes alone": evaluate(retriever, *test, params.model_copy(update=zero | {"attributes_weight": 1.0})),
         "popularity alone": evaluate(retriever, *test, params.model_copy(update=zero | {"popularity_weight": 1.0})),
         "text alone": evaluate(retriever, *test, params.model_copy(update=zero | {"text_weight": 1.0})),
         "content alone": evaluate(retriever, *test, params.model_copy(update=zero | {"content_weight": 1.0})),

@@ -43,6 +43,7 @@ def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
         *(f"recall@{k}" for k in k_values),
         "match_score",
         "leakage_rate",
+        "item_turn_share",
         "avg_turns",
         *(f"avg_words_per_turn_{role}" for role in ROLES),
         *(f"distinct_{n}_{role}" for n in DISTINCT_N for role in ROLES),
@@ -243,6 +244,19 @@ def recall_at_k(rows: Sequence[Row], k: int) -> float | None:
 
 def leakage_rate(rows: Sequence[Row], threshold: float = 90.0) -> float | None:
     return _mean([float(dialogue_leaks(r, threshold)) for r in rows if r.get("target_titles")])
+
+
+def item_turn_share(rows: Sequence[Row]) -> float | None:
+    """Share of recommender turns that name a catalog item (a linked mention of that turn; real
+    ReDial: about 0.46)."""
+    named = total = 0
+    for row in rows:
+        turns = {m["turn"] for m in row.get("item_mentions") or [] if m.get("role") == "recommender"}
+        for turn, message in enumerate(messages_of(row)):
+            if message["role"] == "recommender":
+                total += 1
+                named += turn in turns
+    return named / total if total else None
 
 
 def mean_match_score(

@@ -277,9 +277,10 @@ class RetrieverParams(_Section):
     the best of ``benchmarks/bench_recommendation.py``'s grid on the validation split.
     """
 
-    text_weight: float = Field(0.5, ge=0)
+    attributes_weight: float = Field(0.5, ge=0)
+    text_weight: float = Field(0.25, ge=0)
     content_weight: float = Field(1.0, ge=0)
-    comention_weight: float = Field(0.25, ge=0)
+    comention_weight: float = Field(0.5, ge=0)
     popularity_weight: float = Field(0.6, ge=0)
     #: How much the recommender's own words and items count against the seeker's (1.0).
     recommender_text_weight: float = Field(0.3, ge=0)
@@ -290,8 +291,8 @@ class RetrieverParams(_Section):
     min_df: int = Field(1, ge=1)
     #: Candidates in the recommender's note after each seeker message.
     candidates: int = Field(3, ge=1, le=10)
-    #: Whether an item's plot is part of the text it is matched on (not of the notes).
-    match_plot: bool = False
+    #: Whether the text signal matches the conversation against item plots (off: no text signal).
+    match_plot: bool = True
 
 
 class SimulationParams(_Section):

@@ -88,6 +88,7 @@ def system_metrics(
     if generated and items is not None:
         values["match_score"] = metrics.mean_match_score(rows, items)
     values["leakage_rate"] = metrics.leakage_rate(rows, threshold)
+    values["item_turn_share"] = metrics.item_turn_share(rows)
     values.update(text_metrics(rows))
     if generated:
         values["realism_auc"] = realism

@@ -24,6 +24,7 @@ _COLUMNS: dict[str, tuple[str, int]] = {
     "success_rate": ("Succ. ↑", 3),
     "match_score": ("Match ↑", 3),
     "leakage_rate": ("Leak ↓", 3),
+    "item_turn_share": ("Items/R turn", 2),
     "avg_turns": ("Turns", 1),
     "avg_words_per_turn_user": ("Words/turn U", 1),
     "avg_words_per_turn_recommender": ("Words/turn R", 1),
@@ -102,7 +103,7 @@ def render_markdown(
         "attribute fields (genres, decade, directors, actors; those the target has) the accepted "
         "item shares. Leak: share of dialogues where a user turn names a target title (normalized "
         f"fuzzy match ≥ {threshold:g}) before the recommender mentioned it; reference-free generation "
-        "must give 0. Dist-n: unique / all word n-grams (lowercased tokens, within turns) per role "
+        "must give 0. Items/R turn: share of recommender turns that name a catalog item. Dist-n: unique / all word n-grams (lowercased tokens, within turns) per role "
         "(U: user, R: recommender). Words/turn: whitespace-separated words. "
         f"AUC: {folds}-fold "
         "cross-validated ROC AUC of TF-IDF + logistic regression telling real test dialogues from "

@@ -6,13 +6,15 @@ module is what puts them there. Its only input is what was said — each message
 and the catalog items linked in it — so nothing of a seed profile or a target can reach it; its
 statistics are fitted on train dialogues only (:func:`fit_retriever` refuses any other split).
 
-Four signals, each scaled to [0, 1] over the catalog and combined with the weights of
+Five signals, each scaled to [0, 1] over the catalog and combined with the weights of
 ``params.yaml`` (``retriever``), chosen on the validation split by
 ``benchmarks/bench_recommendation.py``:
 
-* **text**: TF-IDF (word 1-2 grams, scikit-learn) of the conversation against each item's
-  metadata (genres, decade, directors, actors, title, plot), so "a horror movie from the 80s with
-  Jamie Lee Curtis" finds *Halloween (1978)*; the seeker's words weigh more than the recommender's.
+* **attributes**: genres, decades and full names of people said in the conversation (found by
+  scikit-learn's ``CountVectorizer`` on the catalog's own vocabulary), matched to item metadata;
+  an item scores the summed idf of the requested attributes it has, so "a horror movie from the
+  80s with Jamie Lee Curtis" finds *Halloween (1978)*. The seeker's words weigh more.
+* **text**: TF-IDF (word 1-2 grams) of the conversation against item plots ("time travel").
 * **content**: the metadata (genres, people, decade as whole tokens) of the items mentioned so far,
   the latest weighing most, against every item's (a seeker who liked *Superbad* is shown comedies
   with its cast).
@@ -21,7 +23,9 @@ Four signals, each scaled to [0, 1] over the catalog and combined with the weigh
 * **popularity**: how many train dialogues a recommender mentioned the item in (log-scaled): the
   prior when the conversation says nothing yet.
 
-Items already mentioned are never candidates. Ranking is deterministic: ties fall to catalog
+Items already mentioned are never candidates, nor items without a year: each candidate can be
+written ``Title (Year)``, the form the title linker is surest of, and the catalog's yearless
+names are mostly duplicates of dated ones ("Moana" beside "Moana (2016)"). Ranking is deterministic: ties fall to catalog
 order.
 """
 
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue
@@ -83,14 +87,11 @@ def normalize_query(text: str) -> str:
     return _DECADE.sub(lambda m: _decade_token(m.group(1)), text)
 
 
-def item_document(item: CatalogItem, with_plot: bool = True) -> str:
-    """The text an item is matched on: its metadata, with its decade as the query's token."""
-    parts = [" ".join(item.genres), " ".join(item.directors), " ".join(item.actors), item.name]
-    if with_plot:
-        parts.append(item.plot)
-    if item.year is not None:
-        parts.append(_decade_token(str(item.year)[2]) if 1930 <= item.year < 2030 else "")
-    return normalize_query(" ".join(p for p in parts if p))
+def item_document(item: CatalogItem) -> str:
+    """The free text an item is matched on: its plot. Not the title: conversational words would
+    match titles ("help" -> *Help!*, "scary movie" -> *Scary Movie*), and titles said in the
+    conversation are linked items, matched by the content and co-mention signals instead."""
+    return item.plot
 
 
 def metadata_tokens(item: CatalogItem) -> list[str]:
@@ -105,6 +106,21 @@ def _tokens(tokens: list[str]) -> list[str]:
     return tokens
 
 
+#: Words as the attribute extractor and the catalog's attribute phrases are both split.
+_PHRASE_TOKEN = r"(?u)\b\w[\w'-]*\b"
+_PHRASE_WORDS = re.compile(_PHRASE_TOKEN)
+
+
+def _phrase_key(token: str) -> str | None:
+    """The words a metadata token is written with in a conversation (``person:Jim Carrey`` ->
+    "jim carrey"); None for one-word names, which are everyday words too ("Young", "Will")."""
+    kind, _, value = token.partition(":")
+    words = _PHRASE_WORDS.findall(normalize_query(value if value else kind))
+    if kind == "person" and len(words) < 2:
+        return None
+    return " ".join(words) if 0 < len(words) <= 4 else None
+
+
 def _scaled(scores: np.ndarray) -> np.ndarray:
     top = scores.max(initial=0.0)
     return scores / top if top > 0 else scores
@@ -115,11 +131,14 @@ class CatalogRetriever:
     """Fitted statistics over the catalog; :meth:`rank` is a pure function of what was said."""
 
     item_ids: tuple[str, ...]
-    vectorizer: TfidfVectorizer
-    item_vectors: sparse.csr_matrix  # items x terms, rows L2-normalized
+    vectorizer: TfidfVectorizer | None  # None: no plots to match (or ``match_plot`` off)
+    item_vectors: sparse.csr_matrix | None  # items x plot terms, rows L2-normalized
     metadata_vectors: sparse.csr_matrix  # items x metadata tokens, rows L2-normalized
+    extractor: CountVectorizer  # attribute phrases said ("comedy", "jim carrey", "decade1990s")
+    phrase_items: sparse.csr_matrix  # phrases x items: idf of the phrase where the item has it
     comention: sparse.csr_matrix  # items x items, normalized co-mention counts, zero diagonal
     popularity: np.ndarray  # items, in [0, 1]
+    yearless: np.ndarray  # rows of items without a year: never candidates
     position: dict[str, int]
     params: RetrieverParams
     train_dialogue_ids: frozenset[str]
@@ -129,9 +148,14 @@ class CatalogRetriever:
         p = self.params
         seeker = " ".join(s.text for s in said if s.role == "user")
         other = " ".join(s.text for s in said if s.role != "user")
-        query = self.vectorizer.transform([normalize_query(seeker), normalize_query(other)])
-        text = query[0] + query[1] * p.recommender_text_weight
-        out = {"text": _scaled(_column(self.item_vectors @ text.T)), "popularity": self.popularity}
+        out = {"popularity": self.popularity}
+        if self.vectorizer is not None:
+            query = self.vectorizer.transform([normalize_query(seeker), normalize_query(other)])
+            text = query[0] + query[1] * p.recommender_text_weight
+            out["text"] = _scaled(_column(self.item_vectors @ text.T))
+        said_phrases = self.extractor.transform([normalize_query(seeker), normalize_query(other)])
+        phrases = (said_phrases[0] > 0).astype(np.float64) + (said_phrases[1] > 0) * p.recommender_text_weight
+        out["attributes"] = _scaled(_column(phrases @ self.phrase_items))
         weights = self._item_weights(said)
         if weights:
             items = sparse.csr_matrix(
@@ -140,6 +164,7 @@ class CatalogRetriever:
             out["content"] = _scaled(_column(self.metadata_vectors @ (items @ self.metadata_vectors).T))
             out["comention"] = _scaled(_column(self.comention @ items.T))
         out["mentioned"] = np.array(sorted(weights), dtype=np.int64)
+        out["yearless"] = self.yearless
         return out
 
     def _item_weights(self, said: Sequence[Said]) -> dict[int, float]:
@@ -166,7 +191,7 @@ class CatalogRetriever:
         return [self.item_ids[i] for i in order if np.isfinite(scores[i])]
 
 
-SIGNALS = ("text", "content", "comention", "popularity")
+SIGNALS = ("attributes", "text", "content", "comention", "popularity")
 
 
 def combine(signals: dict[str, np.ndarray], params: RetrieverParams) -> np.ndarray:
@@ -176,6 +201,7 @@ def combine(signals: dict[str, np.ndarray], params: RetrieverParams) -> np.ndarr
         if name in signals:
             total = total + getattr(params, f"{name}_weight") * signals[name]
     total[signals["mentioned"]] = -np.inf
+    total[signals["yearless"]] = -np.inf
     return total
 
 
@@ -193,6 +219,29 @@ def said_of(dialogue: Dialogue, upto: int | None = None) -> list[Said]:
     return [Said(m.role, m.content, tuple(items.get(t, ()))) for t, m in enumerate(messages)]
 
 
+def _attribute_phrases(
+    metadata: TfidfVectorizer, metadata_vectors: sparse.csr_matrix
+) -> tuple[CountVectorizer, sparse.csr_matrix]:
+    """The phrase extractor (scikit-learn's, on a fixed vocabulary) and, per phrase, the idf of
+    its metadata token on every item that has it: an item scores the summed idf of the requested
+    attributes it has, so a name counts more than a genre and a one-genre item gains nothing."""
+    columns: dict[str, list[int]] = {}
+    for token, column in metadata.vocabulary_.items():
+        key = _phrase_key(token)
+        if key is not None:
+            columns.setdefault(key, []).append(column)
+    phrases = sorted(columns)
+    extractor = CountVectorizer(
+        vocabulary={p: i for i, p in enumerate(phrases)}, ngram_range=(1, 4), token_pattern=_PHRASE_TOKEN,
+        lowercase=True, dtype=np.float64,
+    )
+    rows = [i for i, p in enumerate(phrases) for _ in columns[p]]
+    cols = [c for p in phrases for c in columns[p]]
+    to_tokens = sparse.csr_matrix((metadata.idf_[cols], (rows, cols)), shape=(len(phrases), len(metadata.idf_)))
+    has = (metadata_vectors > 0).astype(np.float64)
+    return extractor, (to_tokens @ has.T).tocsr()
+
+
 def fit_retriever(catalog: Catalog, dialogues: Iterable[Dialogue], params: RetrieverParams) -> CatalogRetriever:
     """Fit on the catalog and train dialogues; any dialogue of another split is refused."""
     train = list(dialogues)
@@ -201,15 +250,16 @@ def fit_retriever(catalog: Catalog, dialogues: Iterable[Dialogue], params: Retri
         raise ValueError(f"the retriever is fitted on train dialogues only; got {foreign[:3]} of other splits")
     ids = tuple(item.item_id for item in catalog.items)
     position = {item_id: i for i, item_id in enumerate(ids)}
-    vectorizer = TfidfVectorizer(
-        ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=params.min_df, dtype=np.float64
-    )
-    item_vectors = vectorizer.fit_transform(
-        [item_document(item, params.match_plot) for item in catalog.items]
-    ).tocsr()
-    metadata_vectors = TfidfVectorizer(analyzer=_tokens, dtype=np.float64).fit_transform(
-        [metadata_tokens(item) or ["none"] for item in catalog.items]
-    ).tocsr()
+    plots = [item_document(item) for item in catalog.items]
+    vectorizer, item_vectors = None, None
+    if params.match_plot and any(plots):
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=params.min_df, dtype=np.float64
+        )
+        item_vectors = vectorizer.fit_transform(plots).tocsr()
+    metadata = TfidfVectorizer(analyzer=_tokens, dtype=np.float64)
+    metadata_vectors = metadata.fit_transform([metadata_tokens(item) or ["none"] for item in catalog.items]).tocsr()
+    extractor, phrase_items = _attribute_phrases(metadata, metadata_vectors)
     rows, cols = [], []
     recommended = np.zeros(len(ids))
     for n, dialogue in enumerate(train):
@@ -231,8 +281,11 @@ def fit_retriever(catalog: Catalog, dialogues: Iterable[Dialogue], params: Retri
         vectorizer=vectorizer,
         item_vectors=item_vectors,
         metadata_vectors=metadata_vectors,
+        extractor=extractor,
+        phrase_items=phrase_items,
         comention=comention,
         popularity=popularity,
+        yearless=np.array([i for i, item in enumerate(catalog.items) if item.year is None], dtype=np.int64),
         position=position,
         params=params,
         train_dialogue_ids=frozenset(d.dialogue_id for d in train),

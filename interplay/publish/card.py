@@ -46,6 +46,8 @@ COLUMN_DOCS: dict[str, str] = {
     "split": "split of the seed profile the dialogue was simulated from",
     "messages": "the conversation: `{role: user | recommender, content}` turns",
     "item_mentions": "catalog items linked in the text: `{item_id, title, turn, role}`",
+    "candidates": "what the recommender was offered after each seeker turn (grounding: catalog): "
+    "`{turn, item_ids, note}`, the note as the recommender read it; never part of the messages",
     "profile_id": "id of the seed profile (one per real dialogue)",
     "preference_summary": "what the user simulator was told it likes and dislikes",
     "target_attributes": "attributes of the sought item (genres, decade, directors, actors)",
@@ -415,6 +417,11 @@ def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, An
     return [(prefix, value)]
 
 
+def _metric_cell(value: Any) -> str:
+    """A metric's cell: "–" where the metric has no value (null), as in reports/evaluation.md."""
+    return "–" if value is None else _cell(value)
+
+
 def _metrics_table(metrics: dict[str, Any]) -> str:
     """Systems as columns when the top level maps system -> metrics, else one key/value list."""
     systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
@@ -423,7 +430,7 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
         keys: list[str] = []
         for values in flat.values():
             keys += [k for k in values if k not in keys]
-        rows = [[f"`{k}`"] + [_cell(flat[s][k]) if k in flat[s] else "" for s in flat] for k in keys]
+        rows = [[f"`{k}`"] + [_metric_cell(flat[s].get(k)) for s in flat] for k in keys]
         return _table(["metric"] + [f"`{s}`" for s in flat], rows)
     return _table(["metric", "value"], [[f"`{k}`", _cell(v)] for k, v in _flatten(metrics)])
 
