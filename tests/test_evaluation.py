@@ -148,3 +148,28 @@ def test_missing_baseline_is_reported_not_fatal(tmp_path: Path) -> None:
     assert results["interplay"]["realism_auc"] is None  # no real dialogues
     text = (tmp_path / "reports/evaluation.md").read_text()
     assert "Not evaluated (input missing)" in text and "data/baselines/zero_shot.parquet" in text
+
+
+def test_report_shows_three_example_dialogues_per_generated_system(workspace: Path) -> None:
+    import random
+
+    text = (workspace / "reports/evaluation.md").read_text()
+    assert "## Example dialogues" in text and text.index("## Example dialogues") > text.index("| System |")
+    section = text.split("## Example dialogues", 1)[1]
+    assert "random.Random(13)" in section and "first accepted" in section
+    blocks = section.split("\n### ")[1:]
+    assert [b.splitlines()[0] for b in blocks] == ["Zero-shot", "Reference-dependent", "Interplay (ours)"]
+    heads = {b.splitlines()[0]: [line for line in b.splitlines() if line.startswith("#### ")] for b in blocks}
+    assert all(len(h) == 3 for h in heads.values())
+    third = random.Random(13).sample(["d2", "d4"], 1)[0]
+    assert heads["Interplay (ours)"] == [
+        "#### `d1` (`accepted`)",
+        "#### `d3` (`gave_up`)",
+        f"#### `{third}` ({'`accepted`' if third == 'd2' else '`max_turns`'})",
+    ]
+    assert heads["Zero-shot"][0] == "#### `d1` (`max_turns`)"  # no accepted or gave_up: first ended otherwise
+    ours = blocks[2]
+    assert "**Profile summary:** You love goofy comedies." in ours
+    assert "the user accepted **Beerfest (2006)** (`2`)" in ours
+    assert "- **Recommender:** Then try **Beerfest (2006)**, same crew and just as silly." in ours
+    assert "Real (test)" not in section  # real dialogues need no examples

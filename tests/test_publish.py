@@ -133,7 +133,8 @@ def test_release_folder_is_deterministic_and_loads(tmp_path: Path) -> None:
         {"split": "train", "path": "data/train-*.parquet"},
         {"split": "test", "path": "data/test-*.parquet"},
     ]
-    for needed in ("## Evaluation", "## Validation", "## Provenance", "## Limitations", "li2018redial"):
+    needed_sections = ("## Example dialogues", "## Evaluation", "## Validation", "## Provenance", "## Limitations")
+    for needed in (*needed_sections, "li2018redial"):
         assert needed in card
     assert "not available" in card  # no reports, adapters or dvc.lock in this project
 
@@ -180,6 +181,51 @@ def test_card_includes_the_optional_inputs_that_exist(tmp_path: Path) -> None:
     lock["stages"]["publish"] = {"cmd": "interplay publish", "outs": [{"path": "release", "md5": "x"}]}
     (root / "dvc.lock").write_text(yaml.safe_dump(lock))
     assert dvc_lock_digest(root / "dvc.lock") == digest
+
+
+def test_card_shows_three_interplay_examples_and_still_parses(tmp_path: Path) -> None:
+    import random
+
+    from huggingface_hub import DatasetCard
+
+    root = tmp_path / "project"
+    rows = write_dialogues(root, {"test": 5, "train": 3})
+    hostile = "---\nlicense: mit\n---\n# Not a heading | <script>alert(1)</script>\n```\n| a | b |"
+    path = root / "data" / "simulated" / "dialogues.parquet"
+    for row in rows:
+        if row["dialogue_id"] == "test-000":
+            row["messages"][0]["content"] = hostile
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    (root / "reports").mkdir()
+    (root / "reports" / "evaluation.md").write_text(
+        "# Evaluation\n\n| System | N |\n| --- | ---: |\n| Interplay (ours) | 8 |\n\n## Figures\n\n"
+        "## Example dialogues\n\nUp to 3 dialogues per generated system.\n\n### Zero-shot\n\n"
+        "#### `zs-1` (`max_turns`)\n\n- **User:** report-only example\n"
+    )
+
+    folder = build_release(make_params(), root)
+    card = (folder.path / "README.md").read_text()
+    assert card.count("## Example dialogues") == 1
+    assert "report-only example" not in card and "| Interplay (ours) | 8 |" in card  # the report's own left out
+    assert "The report's example dialogues of each system are in `reports/evaluation.md`" in card
+    section = card.split("## Example dialogues", 1)[1].split("\n## ", 1)[0]
+    assert "random.Random(13)" in section
+    heads = [line for line in section.splitlines() if line.startswith("### ")]
+    rest = ["test-002", "test-003", "test-004", "train-000", "train-001", "train-002"]
+    third = random.Random(13).sample(rest, 1)[0]
+    assert [h.split("`")[1] for h in heads] == ["test-000", "test-001", third]
+    assert heads[:2] == ["### `test-000` (`accepted`)", "### `test-001` (`gave_up`)"]
+    assert "**Profile summary:** You love slapstick comedies such as Beerfest (2006)." in section
+    assert "**Target titles:** Super Troopers (2001)" in section
+    assert "the user accepted **Super Troopers (2001)** (`1`)" in section
+    assert "- **Recommender:** Have you seen **Super Troopers (2001)**?" in section
+    assert "<script>" not in card and "\\`\\`\\`" in section
+    assert not any(line.startswith(("---", "license:", "# Not")) for line in section.splitlines())
+
+    loaded = DatasetCard.load(folder.path / "README.md")
+    assert loaded.data.license == "cc-by-4.0"
+    assert loaded.data.configs[0]["data_files"][0] == {"split": "train", "path": "data/train-*.parquet"}
+    assert "## Example dialogues" in loaded.text and "### `test-001` (`gave_up`)" in loaded.text
 
 
 def test_missing_or_unpublishable_inputs_are_clear(tmp_path: Path) -> None:
@@ -262,6 +308,7 @@ def test_publish_load_and_idempotence(hub_client: LoopbackHub, tmp_path: Path) -
     assert consumed["card"]["pretty_name"] == params.publish.pretty_name
     assert consumed["card"]["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train-*.parquet"}
     assert f'load_dataset("{repo_id}", revision="v0.1.0")' in consumed["text"]
+    assert "## Example dialogues" in consumed["text"] and "### `test-000` (`accepted`)" in consumed["text"]
 
     # The same version with the same content: no new commit, nothing changes.
     again = build_release(params, root)

@@ -84,3 +84,20 @@ def test_collator_rounds_widths_up_so_few_shapes_reach_the_kernels() -> None:
     assert batch["input_ids"].shape == (2, 64)
     assert batch["attention_mask"].sum().item() == 53
     assert (batch["labels"] != -100).sum().item() == 53
+
+
+def test_long_dialogues_become_windows_that_each_fit_and_train_every_turn(tokenizer) -> None:
+    from interplay.training.chat import encode_windows, window_messages
+
+    messages = [{"role": "system", "content": "Be brief."}] + [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn number {i} " + "word " * 12}
+        for i in range(12)
+    ]
+    windows = window_messages(tokenizer, messages, max_tokens=300)
+    assert len(windows) > 2
+    assert all(w[0] == messages[0] for w in windows)  # the system prompt in every window
+    assert all(w[1]["role"] == "user" for w in windows)  # each opens with what was heard
+    trained = [m["content"] for w in windows for m in w if m["role"] == "assistant"]
+    assert trained == [m["content"] for m in messages if m["role"] == "assistant"]  # each once
+    assert all(e.length <= 300 for e in encode_windows(tokenizer, messages, 300))
+    assert window_messages(tokenizer, messages, max_tokens=10_000) == [messages]

@@ -1,5 +1,6 @@
 """The evaluate stage: SPEC metrics for every system, ``reports/metrics.json``, the Markdown report
-and its figures. See :mod:`.compute` for which metrics apply to the real test dialogues."""
+(with example dialogues, see :mod:`.examples`) and its figures. See :mod:`.compute` for which
+metrics apply to the real test dialogues."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         validation=summary_of_validation(root / VALIDATION_SUMMARY),
         threshold=params.preprocess.title_match_threshold,
         folds=params.evaluation.realism_folds,
+        systems=systems,
+        titles=catalog_titles(root / CATALOG),
+        seed=params.seed,
     )
     (root / REPORT_PATH).write_text(markdown, "utf-8")
     for name, values in results.items():
@@ -59,4 +63,14 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     return results
 
 
-__all__ = ["run_evaluation"]
+def catalog_titles(path: Path) -> dict[str, str]:
+    """item_id -> title of the catalog (empty when the file or its ``title`` column is missing)."""
+    from interplay.evaluation.data import read_parquet_rows
+
+    if not path.is_file():
+        return {}
+    rows = read_parquet_rows(path, ["item_id", "title"])
+    return {str(r["item_id"]): str(r["title"]) for r in rows if r.get("title")}
+
+
+__all__ = ["catalog_titles", "run_evaluation"]

@@ -1,4 +1,5 @@
-"""The evaluation report: one paper-style results table in Markdown, and the figures.
+"""The evaluation report: one paper-style results table in Markdown, the figures, and example
+dialogues of each generated system (chosen and rendered by :mod:`.examples`).
 
 Figures are drawn with matplotlib's Agg backend on fresh ``Figure`` objects (no pyplot state), with
 fixed sizes, dpi and no software metadata, so the same metrics give the same PNG bytes.
@@ -13,6 +14,7 @@ from typing import Any
 
 from interplay import metrics
 from interplay.evaluation.compute import GENERATED, LABELS, SYSTEMS
+from interplay.evaluation.examples import LEGEND, RULE, choose_examples, render_example
 
 Row = Mapping[str, Any]
 
@@ -88,7 +90,14 @@ def render_markdown(
     threshold: float = 90.0,
     folds: int = 5,
     figures_rel: str = "figures",
+    systems: Mapping[str, Sequence[Row]] | None = None,
+    titles: Mapping[str, str] | None = None,
+    seed: int = 13,
+    examples_per_system: int = 3,
 ) -> str:
+    """The whole report. ``systems`` (name -> dialogue rows) gives the "Example dialogues"
+    section: ``examples_per_system`` per generated system, by :func:`choose_examples` with ``seed``,
+    with ``titles`` (item_id -> title) naming the accepted and recommended items."""
     parts = [
         "# Evaluation",
         "",
@@ -129,7 +138,32 @@ def render_markdown(
     parts += ["", "## Figures", ""]
     for name, title in FIGURES.items():
         parts += [f"### {title}", "", f"![{title}]({figures_rel}/{name}.png)", ""]
+    if systems:
+        section = examples_section(systems, titles or {}, seed=seed, n=examples_per_system)
+        if section:
+            parts += [section, ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def examples_section(
+    systems: Mapping[str, Sequence[Row]], titles: Mapping[str, str], *, seed: int, n: int = 3
+) -> str:
+    """The "Example dialogues" section: per generated system present, ``n`` dialogues by the
+    fixed rule of :func:`choose_examples` (the real test dialogues have none). Empty without
+    generated rows."""
+    names = [name for name in GENERATED if systems.get(name)]
+    if not names:
+        return ""
+    parts = [
+        "## Example dialogues",
+        "",
+        f"Up to {n} dialogues per generated system, {RULE.format(seed=seed)}. {LEGEND}",
+    ]
+    for name in names:
+        parts += ["", f"### {LABELS[name]}"]
+        for row in choose_examples(systems[name], seed, n):
+            parts += ["", render_example(row, titles, heading_level=4)]
+    return "\n".join(parts)
 
 
 def _profiled(results: Mapping[str, Mapping[str, Any]]) -> str:

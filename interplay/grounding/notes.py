@@ -98,13 +98,14 @@ def _slot(dialogue_id: str, turn: int, size: int) -> int:
     return int.from_bytes(digest[:4], "big") % size
 
 
-def training_candidate_notes(dialogue: Dialogue, grounder: Grounder) -> dict[int, str]:
+def training_candidate_notes(dialogue: Dialogue, grounder: Grounder, plant: bool = True) -> dict[int, str]:
     """Turn -> candidate note, for every seeker message a recommender message answers.
 
     Computed from the real conversation up to that message, like at simulation time. Where the
     movie the real recommender names next is not among the candidates, it replaces the lowest one
-    (training data only), at a fixed pseudo-random slot, so the model learns to choose among the
-    candidates and to name them, not to pick a position.
+    (training data only; ``plant`` False leaves the retriever alone), at a fixed pseudo-random
+    slot, so the model learns to choose among the candidates and to name them, not to pick a
+    position.
     """
     first_mention: dict[str, int] = {}
     for mention in dialogue.item_mentions:
@@ -120,7 +121,7 @@ def training_candidate_notes(dialogue: Dialogue, grounder: Grounder) -> dict[int
             if m.turn == turn + 1 and m.role == "recommender" and first_mention[m.item_id] == turn + 1
             and m.item_id in grounder.catalog.by_id
         ]
-        if answer and not set(answer) & set(candidates):
+        if plant and answer and not set(answer) & set(candidates):
             kept = candidates[: grounder.candidates - 1]
             kept.insert(_slot(dialogue.dialogue_id, turn, len(kept) + 1), answer[0])
             candidates = kept

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from interplay.evaluation.examples import LEGEND, RULE, render_example
+
 NOT_AVAILABLE = "not available"
 
 INTERPLAY_BIBTEX = """@inproceedings{ramos2026interplay,
@@ -106,6 +108,11 @@ class CardInputs:
     package_version: str | None = None
     git_commit: str | None = None
     dvc_lock_digest: str | None = None
+    #: Example dialogue rows, already chosen (:func:`interplay.evaluation.examples.choose_examples`
+    #: with ``examples_seed``), in the order shown; ``titles``: item_id -> title for them.
+    examples: tuple[dict[str, Any], ...] = ()
+    examples_seed: int | None = None
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 def size_category(num_rows: int) -> str:
@@ -166,6 +173,7 @@ def render_card(inputs: CardInputs) -> str:
         _intro(inputs),
         _summary(inputs),
         _fields(inputs),
+        _examples(inputs),
         _how_made(inputs),
         _evaluation(inputs),
         _validation(inputs),
@@ -214,6 +222,15 @@ def _fields(inputs: CardInputs) -> str:
     return "## Data fields\n\n" + _table(["column", "type", "content"], rows)
 
 
+def _examples(inputs: CardInputs) -> str:
+    text = "## Example dialogues\n\n"
+    if not inputs.examples:
+        return text + f"Examples: {NOT_AVAILABLE}."
+    seed = inputs.examples_seed if inputs.examples_seed is not None else "seed"
+    text += f"{len(inputs.examples)} dialogues of this release, {RULE.format(seed=seed)}. {LEGEND}"
+    return text + "".join("\n\n" + render_example(row, inputs.titles, heading_level=3) for row in inputs.examples)
+
+
 def _how_made(inputs: CardInputs) -> str:
     def listed(values: tuple[str, ...]) -> str:
         return ", ".join(f"`{v}`" for v in values) if values else NOT_AVAILABLE
@@ -258,7 +275,11 @@ def _how_made(inputs: CardInputs) -> str:
 def _evaluation(inputs: CardInputs) -> str:
     text = "## Evaluation\n\n"
     if inputs.evaluation_md and inputs.evaluation_md.strip():
-        return text + _embed_markdown(inputs.evaluation_md)
+        report, removed = _without_section(inputs.evaluation_md, EXAMPLES_HEADING)
+        if removed:
+            report += "\n\n(The report's example dialogues of each system are in `reports/evaluation.md`; "
+            report += "this card shows its own, above.)"
+        return text + _embed_markdown(report)
     if inputs.metrics:
         return text + "From `reports/metrics.json`:\n\n" + _metrics_table(inputs.metrics)
     return text + f"Evaluation report: {NOT_AVAILABLE}."
@@ -436,6 +457,31 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
 
 
 _HEADING = re.compile(r"^(#{1,6})(\s)")
+#: The report's section of example dialogues, left out of the card (it has its own).
+EXAMPLES_HEADING = "Example dialogues"
+
+
+def _without_section(text: str, title: str) -> tuple[str, bool]:
+    """``text`` without the section headed ``title`` (up to the next heading of its level or
+    higher, outside code blocks), and whether there was one."""
+    out: list[str] = []
+    level: int | None = None
+    removed = False
+    in_code = False
+    for line in text.strip("\n").splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        match = _HEADING.match(line) if not in_code else None
+        if match and level is not None and len(match.group(1)) <= level:
+            level = None
+        if match and level is None and line[len(match.group(1)) :].strip() == title:
+            level = len(match.group(1))
+            removed = True
+        if level is None:
+            out.append(line)
+    return "\n".join(out).strip("\n"), removed
+
+
 _IMAGE_LINE = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
 
 

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 import yaml
 
 import interplay
+from interplay.evaluation.examples import choose_examples, mention_titles
 from interplay.hashing import sha256_file
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.params import Params
@@ -46,6 +47,8 @@ SPLIT_ORDER = ("train", "validation", "test")
 #: This stage's own name in dvc.lock: its entry is left out of the digest (it describes the
 #: release being built, so it would change the card it is computed for).
 OWN_STAGE = "publish"
+#: Example dialogues shown in the card.
+CARD_EXAMPLES = 3
 #: Params sections shown in the card, and keys of them that do not shape the data.
 CARD_SECTIONS = ("model", "preprocess", "finetune", "simulation")
 RUNTIME_KEYS = frozenset({"checkpoint_dir", "task_runner", "dask_address", "save_steps", "eval_batch_size"})
@@ -160,6 +163,18 @@ def _prune(value: Any) -> Any:
     return value
 
 
+def _examples(rows: pa.Table, seed: int) -> tuple[dict[str, Any], ...]:
+    """The card's example dialogues among the published rows, by the evaluation report's rule
+    (:func:`choose_examples`); only the chosen rows are converted to Python."""
+    if "dialogue_id" not in rows.column_names or not rows.num_rows:
+        return ()
+    ids = rows["dialogue_id"].to_pylist()
+    outcomes = rows["outcome"].to_pylist() if "outcome" in rows.column_names else [None] * len(ids)
+    light = [{"dialogue_id": d, "outcome": o, "index": i} for i, (d, o) in enumerate(zip(ids, outcomes))]
+    chosen = choose_examples(light, seed, CARD_EXAMPLES)
+    return tuple(rows.slice(c["index"], 1).to_pylist()[0] for c in chosen)
+
+
 def build_release(params: Params, root: Path, out_dir: Path | None = None) -> ReleaseFolder:
     """Write the release folder (default ``<root>/release``) from the pipeline's outputs."""
     settings = params.publish
@@ -219,6 +234,7 @@ def _write_folder(
         path = adapter_dir(root, role) / ADAPTER_FILE
         adapters[role] = sha256_file(path) if path.is_file() else None
     evaluation_md = (root / EVALUATION_MD).read_text(encoding="utf-8") if (root / EVALUATION_MD).is_file() else None
+    examples = _examples(rows, params.seed)
 
     inputs = CardInputs(
         pretty_name=settings.pretty_name,
@@ -244,6 +260,9 @@ def _write_folder(
         package_version=interplay.__version__,
         git_commit=git_commit(root),
         dvc_lock_digest=dvc_lock_digest(root / "dvc.lock"),
+        examples=examples,
+        examples_seed=params.seed,
+        titles=mention_titles(examples),
     )
     (tmp / "README.md").write_text(render_card(inputs), encoding="utf-8", newline="\n")
     return tuple(splits)

@@ -116,6 +116,46 @@ def truncate_messages(
     return fixed + rest[tail_start:]
 
 
+def window_messages(tokenizer: Any, messages: Sequence[Message], max_tokens: int) -> list[list[Message]]:
+    """A conversation too long for ``max_tokens`` as consecutive windows that each fit, every one
+    with the system prompt; each later window opens with the other role's message before it.
+
+    Truncating a long dialogue to its head and tail (:func:`truncate_messages`) teaches a model
+    that conversations end after a few turns: the middle it never sees is where real seekers
+    explain what they want and real recommenders name movies. Windows train on every turn, in
+    the context that precedes it, and only the last window holds the end.
+    """
+    messages = list(messages)
+    system = [m for m in messages[:1] if m["role"] == "system"]
+    rest = messages[len(system):]
+    lengths = _message_lengths(tokenizer, messages)
+    if sum(lengths) <= max_tokens:
+        return [messages]
+    budget = max_tokens - sum(lengths[: len(system)])
+    rest_lengths = lengths[len(system):]
+    windows: list[list[Message]] = []
+    start = 0
+    while start < len(rest):
+        end, used = start, 0
+        while end < len(rest) and used + rest_lengths[end] <= budget:
+            used += rest_lengths[end]
+            end += 1
+        end = max(end, start + 1)  # a message longer than the budget is a window of its own
+        windows.append(system + rest[start:end])
+        if end >= len(rest):
+            break
+        # the next window opens with the last message heard, when it is the other role's
+        context = end - 1 if end - 1 > start and rest[end - 1]["role"] != TRAINED_ROLE else end
+        start = context
+    return windows
+
+
+def encode_windows(tokenizer: Any, messages: Sequence[Message], max_tokens: int) -> list[Encoded]:
+    """Every window of the conversation (:func:`window_messages`) with trained tokens, encoded."""
+    encoded = (encode_example(tokenizer, window, max_tokens) for window in window_messages(tokenizer, messages, max_tokens))
+    return [e for e in encoded if e is not None]
+
+
 def encode_example(tokenizer: Any, messages: Sequence[Message], max_tokens: int) -> Encoded | None:
     """Truncated, encoded example, or ``None`` when nothing of the trained role survives."""
     kept = truncate_messages(tokenizer, messages, max_tokens)

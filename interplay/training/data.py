@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from interplay.training.chat import IGNORE_INDEX, Encoded, Message, encode_example
+from interplay.training.chat import IGNORE_INDEX, Encoded, Message, encode_windows
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +36,16 @@ def subsample(rows: Sequence[dict[str, Any]], limit: int | None, seed: int) -> l
 
 
 def encode_rows(tokenizer: Any, rows: Iterable[dict[str, Any]], max_tokens: int) -> list[Encoded]:
-    """Encode each row; rows left without trained tokens (after truncation) are dropped."""
+    """Encode each row as the windows of ``max_tokens`` it spans (:func:`encode_windows`); rows
+    without trained tokens are dropped."""
     encoded = []
     dropped = 0
     for row in rows:
         messages: list[Message] = row["messages"]
-        example = encode_example(tokenizer, messages, max_tokens)
-        if example is None:
+        examples = encode_windows(tokenizer, messages, max_tokens)
+        if not examples:
             dropped += 1
-        else:
-            encoded.append(example)
+        encoded.extend(examples)
     if dropped:
         logger.info("dropped %d rows without trained-role tokens", dropped)
     return encoded

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from interplay.grounding.notes import with_note
 from interplay.params import FinetuneRole
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 
@@ -30,8 +31,10 @@ def sample_points(
     dialogues: dict[str, list[dict[str, str]]],
     end_marker: str,
     turns_per_profile: int = 2,
+    notes: dict[str, dict[int, str]] | None = None,
 ) -> list[SamplePoint]:
-    """Contexts (system prompt + real history in the role's chat view) before the role's turns."""
+    """Contexts (system prompt + real history in the role's chat view) before the role's turns;
+    ``notes`` (dialogue id -> turn -> note) follow the other role's messages, as in training."""
     points: list[SamplePoint] = []
     for profile in profiles:
         messages = dialogues.get(profile["dialogue_id"])
@@ -43,9 +46,11 @@ def sample_points(
             )
         else:
             system = RECOMMENDER_SYSTEM_PROMPT
+        noted = (notes or {}).get(profile["dialogue_id"], {})
         chat = [
-            {"role": "assistant" if m["role"] == role else "user", "content": m["content"]}
-            for m in messages
+            {"role": "assistant", "content": m["content"]} if m["role"] == role
+            else {"role": "user", "content": with_note(m["content"], noted.get(t))}
+            for t, m in enumerate(messages)
         ]
         shown = 0
         for index, message in enumerate(chat):
