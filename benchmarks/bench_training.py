@@ -42,8 +42,8 @@ overrides = {overrides!r}
 settings = params.finetune.for_role({role!r}).model_copy(update=overrides)
 base_dir = role_base_dir(params, root, {role!r})
 model, tokenizer = load_base(base_dir, precisions.dtype_of(precisions.resolve(settings.precision)))
-train = encode_rows(tokenizer, subsample(read_sft_rows(sft_path(root, {role!r}, "train")), None, params.seed), settings.max_tokens)
-validation = encode_rows(tokenizer, subsample(read_sft_rows(sft_path(root, {role!r}, "validation")), settings.max_eval_rows, params.seed), settings.max_tokens)
+train = encode_rows(tokenizer, subsample(read_sft_rows(sft_path(root, {role!r}, "train")), None, params.seed), settings.max_tokens, settings.long_dialogues == "windows")
+validation = encode_rows(tokenizer, subsample(read_sft_rows(sft_path(root, {role!r}, "validation")), settings.max_eval_rows, params.seed), settings.max_tokens, settings.long_dialogues == "windows")
 metrics = train_adapter(model, tokenizer, train, validation, settings, seed=params.seed,
                         out_dir=Path({tmp!r}) / "adapter", checkpoint_dir=Path({tmp!r}) / "checkpoints")
 status = Path("/proc/self/status").read_text()

@@ -109,6 +109,7 @@ class FinetuneOverrides(_Section):
     warmup_steps: int | None = Field(None, ge=0)
     lora_r: int | None = Field(None, gt=0)
     lora_alpha: int | None = Field(None, gt=0)
+    long_dialogues: Literal["windows", "truncate"] | None = None
 
 
 class FinetuneSettings(_Section):
@@ -133,9 +134,12 @@ class FinetuneSettings(_Section):
     epochs: float = Field(1.0, gt=0)
     batch_size: int = Field(4, gt=0)
     gradient_accumulation_steps: int = Field(1, gt=0)
-    #: Longest example in tokens; longer dialogues keep the system prompt, the first two
-    #: messages and as many final messages as fit.
+    #: Longest example in tokens (see ``long_dialogues``).
     max_tokens: int = Field(384, ge=16)
+    #: What becomes of a dialogue longer than ``max_tokens``: "windows", consecutive windows that
+    #: each fit (every turn trained, only the last window ends), or "truncate", the system prompt,
+    #: the first two and the latest messages (every example ends, as the dialogue does).
+    long_dialogues: Literal["windows", "truncate"] = "windows"
     #: Deterministic subsample of the training / validation rows; null uses all of them.
     max_train_rows: int | None = Field(None, gt=0)
     max_eval_rows: int | None = Field(48, gt=0)

@@ -58,3 +58,16 @@ def test_missing_file_and_bad_yaml_are_clear(tmp_path: Path) -> None:
         load_params(tmp_path / "absent.yaml")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(_write(tmp_path, "seed: [1,\n"))
+
+
+def test_the_ungrounded_profile_is_the_defaults_without_grounding() -> None:
+    from pathlib import Path
+
+    from interplay.params import load_params
+
+    root = Path(__file__).resolve().parents[1]
+    defaults = load_params(root / "params.yaml").model_dump()
+    ungrounded = load_params(root / "profiles" / "ungrounded.yaml").model_dump()
+    assert ungrounded["simulation"].pop("grounding") == "none"
+    defaults["simulation"].pop("grounding")
+    assert ungrounded == defaults

@@ -225,13 +225,3 @@ def test_a_bare_end_marker_or_an_ending_first_turn_is_not_a_dialogue() -> None:
     assert turn_problem(conv, " [END] ", "[END]", 90, INDEX) == "empty_turn"
     assert turn_problem(conv, "No thanks, bye [END]", "[END]", 90, INDEX) is None
 
-
-def test_a_user_leaving_before_any_offer_is_flagged_until_something_was_recommended() -> None:
-    from interplay.simulation.conversation import Conversation, ends_before_any_offer
-
-    conversation = Conversation(profile={}, opening_role="recommender")
-    conversation.messages.append({"role": "recommender", "content": "Hi! What do you like?"})
-    assert ends_before_any_offer(conversation, "Nothing, bye [end]", "[END]")
-    assert not ends_before_any_offer(conversation, "I like comedies", "[END]")
-    conversation.recommended_item_ids.append("1")
-    assert not ends_before_any_offer(conversation, "Thanks, bye [END]", "[END]")

@@ -1,5 +1,6 @@
 """The evaluate stage: SPEC metrics for every system, ``reports/metrics.json``, the Markdown report
-(with example dialogues, see :mod:`.examples`) and its figures. See :mod:`.compute` for which
+(with example dialogues, see :mod:`.examples`), its figures and ``reports/dialogues.html`` (every
+generated dialogue on one static page, see :mod:`.page`). See :mod:`.compute` for which
 metrics apply to the real test dialogues."""
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ VALIDATION_SUMMARY = "reports/validation.json"
 
 
 def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
-    """Compute the metrics of every system present and write the metrics, report and figures."""
-    from interplay.evaluation.compute import evaluate_systems
+    """Compute the metrics of every system present and write the metrics, report, figures and the
+    page of generated dialogues."""
+    from interplay.evaluation.compute import GENERATED, evaluate_systems
     from interplay.evaluation.data import CATALOG, catalog_items, load_systems, summary_of_validation
+    from interplay.evaluation.page import write_page
     from interplay.evaluation.report import render_markdown, write_figures
 
     systems, missing = load_systems(root)
@@ -46,6 +49,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     for old in figures.glob("*.png") if figures.is_dir() else []:
         old.unlink()
     write_figures(systems, results, figures)
+    titles = catalog_titles(root / CATALOG)
     markdown = render_markdown(
         results,
         k_values=k_values,
@@ -54,10 +58,11 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         threshold=params.preprocess.title_match_threshold,
         folds=params.evaluation.realism_folds,
         systems=systems,
-        titles=catalog_titles(root / CATALOG),
+        titles=titles,
         seed=params.seed,
     )
     (root / REPORT_PATH).write_text(markdown, "utf-8")
+    write_page({name: rows for name, rows in systems.items() if name in GENERATED}, titles, root)
     for name, values in results.items():
         log.info("evaluate %s: %s", name, ", ".join(f"{k}={v}" for k, v in values.items()))
     return results

@@ -163,7 +163,8 @@ def mark_titles(text: str, titles: Sequence[str]) -> tuple[str, list[str]]:
 # -- rendering -----------------------------------------------------------------------------------
 
 
-def _title(item_id: Any, titles: Mapping[str, str], row: Row) -> str:
+def item_title(item_id: Any, titles: Mapping[str, str], row: Row) -> str:
+    """An item's title: the catalog's, else the row's target title, else its id."""
     key = str(item_id)
     if key in titles and titles[key]:
         return titles[key]
@@ -173,10 +174,11 @@ def _title(item_id: Any, titles: Mapping[str, str], row: Row) -> str:
     return f"item {key}"
 
 
-def _attributes(row: Row) -> str:
+def attributes_text(row: Row) -> str:
+    """What the user simulator was looking for, as plain text ("" when the row has nothing)."""
     text = row.get("target_attributes_text")
     if text:
-        return escape(text)
+        return str(text)
     attributes = row.get("target_attributes") or {}
     parts = []
     for key in ("genres", "decade", "directors", "actors"):
@@ -185,7 +187,11 @@ def _attributes(row: Row) -> str:
             value = ", ".join(str(v) for v in value)
         if value:
             parts.append(f"{key}: {value}")
-    return escape("; ".join(parts)) if parts else "none"
+    return "; ".join(parts)
+
+
+def _attributes(row: Row) -> str:
+    return escape(attributes_text(row)) or "none"
 
 
 def _outcome(row: Row, titles: Mapping[str, str]) -> str:
@@ -198,7 +204,7 @@ def _outcome(row: Row, titles: Mapping[str, str]) -> str:
     text = f"{code(outcome)} ({how}{messages} messages)"
     accepted = row.get("accepted_item_id")
     if accepted:
-        text += f": the user accepted **{escape(_title(accepted, titles, row))}** ({code(accepted)})"
+        text += f": the user accepted **{escape(item_title(accepted, titles, row))}** ({code(accepted)})"
     else:
         text += ": no item accepted"
     targets = [str(t) for t in row.get("target_item_ids") or []]
@@ -206,7 +212,7 @@ def _outcome(row: Row, titles: Mapping[str, str]) -> str:
     if targets:
         hits = [t for t in targets if t in recommended]
         if hits:
-            named = ", ".join(escape(_title(t, titles, row)) for t in hits)
+            named = ", ".join(escape(item_title(t, titles, row)) for t in hits)
             text += f"; a target was among the recommended items: yes ({named})"
         else:
             text += "; a target was among the recommended items: no"
@@ -217,7 +223,7 @@ def _offered(entry: Mapping[str, Any], titles: Mapping[str, str], row: Row) -> s
     note = str(entry.get("note") or "").strip()
     if not note:
         ids = entry.get("item_ids") or []
-        note = "; ".join(_title(i, titles, row) for i in ids)
+        note = "; ".join(item_title(i, titles, row) for i in ids)
     if len(note) > MAX_NOTE_CHARS:
         note = note[: MAX_NOTE_CHARS - 1].rstrip() + "…"
     return escape(note)

@@ -154,17 +154,6 @@ def turn_problem(
     return None
 
 
-def ends_before_any_offer(conversation: Conversation, text: str, end_marker: str) -> bool:
-    """Whether a user turn ends the conversation before the recommender has named any item.
-
-    Real seekers almost never leave before a first suggestion; a small simulator, trained on
-    conversations that all end, does it often. The engine samples such a turn again (up to its
-    retries) before it lets the user give up.
-    """
-    _, ended = _clean(text, end_marker, conversation.next_role)
-    return ended and not conversation.recommended_item_ids
-
-
 def add_turn(
     conversation: Conversation,
     text: str,

@@ -30,7 +30,6 @@ from interplay.simulation.conversation import (
     Conversation,
     Role,
     add_turn,
-    ends_before_any_offer,
     ground,
     turn_problem,
     recommender_view,
@@ -241,13 +240,8 @@ def _take_turn(
     conversation: Conversation, text: str, settings: EngineSettings, index: TitleIndex,
     retries: dict[int, int], stats: EngineStats,
 ) -> None:
-    """Append a usable turn, or leave the conversation waiting to be resampled, or end it.
-
-    A user who ends before any recommendation is resampled too, and kept (a give-up) only when
-    every retry ends as well."""
+    """Append a usable turn, or leave the conversation waiting to be resampled, or end it."""
     problem = turn_problem(conversation, text, settings.end_marker, settings.leak_threshold, index)
-    if problem is None and ends_before_any_offer(conversation, text, settings.end_marker):
-        problem = "end_before_offer"  # sampled again; after the retries, kept: the user gave up
     key = id(conversation)
     if problem is not None and retries.get(key, 0) < RETRIES:
         retries[key] = retries.get(key, 0) + 1

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from interplay.training.chat import IGNORE_INDEX, Encoded, Message, encode_windows
+from interplay.training.chat import IGNORE_INDEX, Encoded, Message, encode_example, encode_windows
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +35,20 @@ def subsample(rows: Sequence[dict[str, Any]], limit: int | None, seed: int) -> l
     return sorted(random.Random(seed).sample(ordered, limit), key=lambda r: r["dialogue_id"])
 
 
-def encode_rows(tokenizer: Any, rows: Iterable[dict[str, Any]], max_tokens: int) -> list[Encoded]:
-    """Encode each row as the windows of ``max_tokens`` it spans (:func:`encode_windows`); rows
-    without trained tokens are dropped."""
+def encode_rows(
+    tokenizer: Any, rows: Iterable[dict[str, Any]], max_tokens: int, windows: bool = True
+) -> list[Encoded]:
+    """Encode each row as the windows of ``max_tokens`` it spans (:func:`encode_windows`), or
+    truncated to one example (:func:`encode_example`); rows without trained tokens are dropped."""
     encoded = []
     dropped = 0
     for row in rows:
         messages: list[Message] = row["messages"]
-        examples = encode_windows(tokenizer, messages, max_tokens)
+        if windows:
+            examples = encode_windows(tokenizer, messages, max_tokens)
+        else:
+            example = encode_example(tokenizer, messages, max_tokens)
+            examples = [example] if example is not None else []
         if not examples:
             dropped += 1
         encoded.extend(examples)

@@ -39,8 +39,9 @@ def finetune_role(params: Params, root: Path, role: FinetuneRole) -> dict[str, A
     eval_rows = subsample(
         read_sft_rows(sft_path(root, role, "validation")), settings.max_eval_rows, params.seed
     )
-    train = encode_rows(tokenizer, train_rows, settings.max_tokens)
-    validation = encode_rows(tokenizer, eval_rows, settings.max_tokens)
+    windows = settings.long_dialogues == "windows"
+    train = encode_rows(tokenizer, train_rows, settings.max_tokens, windows)
+    validation = encode_rows(tokenizer, eval_rows, settings.max_tokens, windows)
     logger.info("%s: %d training, %d validation examples", role, len(train), len(validation))
     metrics = train_adapter(
         model,
