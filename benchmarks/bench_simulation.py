@@ -101,7 +101,7 @@ def plain_same_prompts(generator: TurnGenerator, sampling: SamplingParams, calls
     """(c): each batch the engine generated, as plain left-padded ``model.generate`` from the full
     prompt (no states kept between turns), with the engine's settings and stops; tokens counted
     the same way (up to each row's end of turn)."""
-    options = generator.generation_options(sampling)
+    options = generator.generation_options(sampling, 0)  # its width is set per batch below
     stop, pad = set(options["eos_token_id"]), generator.tokenizer.pad_token_id
     device = next(generator.model.parameters()).device
     torch.manual_seed(0)
@@ -111,6 +111,7 @@ def plain_same_prompts(generator: TurnGenerator, sampling: SamplingParams, calls
         width = max(len(ids) for ids in prompts)
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts], device=device)
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts], device=device)
+        options["logits_processor"][0].prompt_width = width
         out = generator.model.generate(input_ids=input_ids, attention_mask=mask, **options)
         for row in out[:, width:].tolist():
             produced += reply_length(row, stop)
@@ -132,7 +133,7 @@ def plain_rate(generator: TurnGenerator, sampling: SamplingParams, batch: int, t
         out = generator.model.generate(  # the engine's sampling settings, without its stops
             **encoded, max_new_tokens=sampling.max_new_tokens, min_new_tokens=sampling.max_new_tokens,
             do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
-            repetition_penalty=sampling.repetition_penalty, no_repeat_ngram_size=sampling.no_repeat_ngram_size,
+            logits_processor=generator.generation_options(sampling, len(ids))["logits_processor"],
             pad_token_id=generator.tokenizer.pad_token_id,
         )
         produced += (out.shape[1] - encoded["input_ids"].shape[1]) * batch

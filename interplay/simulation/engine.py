@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from transformers import LogitsProcessorList
 
 from interplay.grounding.notes import Grounder
 from interplay.params import SamplingParams
@@ -36,6 +37,7 @@ from interplay.simulation.conversation import (
     user_view,
 )
 from interplay.simulation.prefix_cache import PrefixCache
+from interplay.simulation.repetition import ReplyRepetition
 from interplay.textmatch import TitleIndex
 from interplay.training.chat import truncate_messages
 
@@ -72,14 +74,16 @@ class TurnGenerator:
             ids.add(end_of_turn)
         return sorted(i for i in ids if i is not None)
 
-    def generation_options(self, sampling: SamplingParams) -> dict[str, Any]:
-        """``model.generate`` settings for one role's turns: its sampling, stop at end of turn."""
+    def generation_options(self, sampling: SamplingParams, prompt_width: int) -> dict[str, Any]:
+        """``model.generate`` settings for one role's turns: its sampling, stop at end of turn,
+        and repetition control over the reply only (:mod:`interplay.simulation.repetition`) for
+        prompts ``prompt_width`` tokens wide."""
+        repetition = ReplyRepetition(prompt_width, sampling.repetition_penalty, sampling.no_repeat_ngram_size)
         options: dict[str, Any] = {
             "max_new_tokens": sampling.max_new_tokens,
             "min_new_tokens": 2,
             "do_sample": sampling.temperature > 0,
-            "repetition_penalty": sampling.repetition_penalty,
-            "no_repeat_ngram_size": sampling.no_repeat_ngram_size,
+            "logits_processor": LogitsProcessorList([repetition]),
             "pad_token_id": self.tokenizer.pad_token_id,
             "eos_token_id": self._stop_ids(),
             "use_cache": True,
@@ -107,7 +111,7 @@ class TurnGenerator:
         row_keys = list(keys) if keys is not None else list(range(len(prompts)))
         layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, self.model.config)
         device = next(self.model.parameters()).device
-        options = self.generation_options(sampling) | {"return_dict_in_generate": True}
+        options = self.generation_options(sampling, layout.input_ids.shape[1]) | {"return_dict_in_generate": True}
         if layout.cache is not None:
             options["cache"] = layout.cache
         if adapter is not None:
