@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 Row = Mapping[str, Any]
@@ -194,25 +195,47 @@ def _attributes(row: Row) -> str:
     return escape(attributes_text(row)) or "none"
 
 
-def _outcome(row: Row, titles: Mapping[str, str]) -> str:
-    outcome = row.get("outcome") or "unknown"
+@dataclass(frozen=True)
+class Outcome:
+    """How a dialogue ended, as both renderers (this Markdown and the HTML page) state it."""
+
+    outcome: str
+    reason: str | None  # the termination reason, where it says more than the outcome
+    messages: int
+    accepted: str | None  # the accepted item's id
+    targets: bool  # whether the row has targets at all
+    hits: list[str]  # ids of targets among the recommended items
+
+
+def outcome_of(row: Row) -> Outcome:
+    outcome = str(row.get("outcome") or "unknown")
     messages = row.get("num_turns")
     if messages is None:
         messages = len(row.get("messages") or [])
     reason = row.get("termination_reason")
-    how = f"{code(reason)}, " if reason and reason != outcome else ""
-    text = f"{code(outcome)} ({how}{messages} messages)"
-    accepted = row.get("accepted_item_id")
-    if accepted:
-        text += f": the user accepted **{escape(item_title(accepted, titles, row))}** ({code(accepted)})"
-    else:
-        text += ": no item accepted"
     targets = [str(t) for t in row.get("target_item_ids") or []]
     recommended = {str(i) for i in row.get("recommended_item_ids") or []}
-    if targets:
-        hits = [t for t in targets if t in recommended]
-        if hits:
-            named = ", ".join(escape(item_title(t, titles, row)) for t in hits)
+    return Outcome(
+        outcome=outcome,
+        reason=str(reason) if reason and reason != outcome else None,
+        messages=int(messages),
+        accepted=row.get("accepted_item_id") or None,
+        targets=bool(targets),
+        hits=[t for t in targets if t in recommended],
+    )
+
+
+def _outcome(row: Row, titles: Mapping[str, str]) -> str:
+    end = outcome_of(row)
+    how = f"{code(end.reason)}, " if end.reason else ""
+    text = f"{code(end.outcome)} ({how}{end.messages} messages)"
+    if end.accepted:
+        text += f": the user accepted **{escape(item_title(end.accepted, titles, row))}** ({code(end.accepted)})"
+    else:
+        text += ": no item accepted"
+    if end.targets:
+        if end.hits:
+            named = ", ".join(escape(item_title(t, titles, row)) for t in end.hits)
             text += f"; a target was among the recommended items: yes ({named})"
         else:
             text += "; a target was among the recommended items: no"

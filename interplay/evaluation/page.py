@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from interplay.evaluation.compute import LABELS
-from interplay.evaluation.examples import MAX_NOTE_CHARS, ROLE_LABELS, attributes_text, item_title, mention_titles
+from interplay.evaluation.examples import (
+    MAX_NOTE_CHARS, ROLE_LABELS, attributes_text, item_title, mention_titles, outcome_of,
+)
 from interplay.evaluation.examples import _find as find_title
 
 Row = Mapping[str, Any]
@@ -99,22 +101,15 @@ def _attributes(row: Row) -> str:
 
 
 def _outcome_text(row: Row, titles: Mapping[str, str]) -> str:
-    outcome = _outcome_of(row)
-    messages = row.get("num_turns")
-    if messages is None:
-        messages = len(row.get("messages") or [])
-    reason = row.get("termination_reason")
-    how = f"{_text(reason)}, " if reason and reason != outcome else ""
-    text = f"{_text(outcome)} ({how}{_text(messages)} messages)"
-    accepted = row.get("accepted_item_id")
-    if accepted:
-        text += f": the user accepted <mark>{_text(item_title(accepted, titles, row))}</mark>"
+    end = outcome_of(row)
+    how = f"{_text(end.reason)}, " if end.reason else ""
+    text = f"{_text(end.outcome)} ({how}{_text(end.messages)} messages)"
+    if end.accepted:
+        text += f": the user accepted <mark>{_text(item_title(end.accepted, titles, row))}</mark>"
     else:
         text += ": no item accepted"
-    targets = [str(t) for t in row.get("target_item_ids") or []]
-    recommended = {str(i) for i in row.get("recommended_item_ids") or []}
-    if targets:
-        hits = [_text(item_title(t, titles, row)) for t in targets if t in recommended]
+    if end.targets:
+        hits = [_text(item_title(t, titles, row)) for t in end.hits]
         text += "; a target was recommended: " + (f"yes ({', '.join(hits)})" if hits else "no")
     return text
 

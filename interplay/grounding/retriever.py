@@ -148,12 +148,13 @@ class CatalogRetriever:
         p = self.params
         seeker = " ".join(s.text for s in said if s.role == "user")
         other = " ".join(s.text for s in said if s.role != "user")
+        queries = [normalize_query(seeker), normalize_query(other)]
         out = {"popularity": self.popularity}
         if self.vectorizer is not None:
-            query = self.vectorizer.transform([normalize_query(seeker), normalize_query(other)])
+            query = self.vectorizer.transform(queries)
             text = query[0] + query[1] * p.recommender_text_weight
             out["text"] = _scaled(_column(self.item_vectors @ text.T))
-        said_phrases = self.extractor.transform([normalize_query(seeker), normalize_query(other)])
+        said_phrases = self.extractor.transform(queries)
         phrases = (said_phrases[0] > 0).astype(np.float64) + (said_phrases[1] > 0) * p.recommender_text_weight
         out["attributes"] = _scaled(_column(phrases @ self.phrase_items))
         weights = self._item_weights(said)
