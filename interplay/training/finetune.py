@@ -34,8 +34,12 @@ FINGERPRINT_FILE = "fingerprint.json"
 BEFORE_FILE = "validation_before.json"
 
 
-def supervised_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Mean next-token loss over supervised positions, projecting only those onto the vocabulary."""
+def supervised_loss(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor], tokens: torch.Tensor | int | None = None
+) -> tuple[torch.Tensor, int]:
+    """Next-token loss over supervised positions, projecting only those onto the vocabulary: the
+    summed loss divided by ``tokens`` (by default the batch's own supervised count, a mean), and
+    that count."""
     causal = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = causal.get_decoder()(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
@@ -44,7 +48,7 @@ def supervised_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> t
     keep = targets != IGNORE_INDEX
     logits = causal.get_output_embeddings()(hidden[:, :-1][keep]).float()
     count = int(keep.sum())
-    loss = F.cross_entropy(logits, targets[keep], reduction="sum") / max(count, 1)
+    loss = F.cross_entropy(logits, targets[keep], reduction="sum") / (max(count, 1) if tokens is None else tokens)
     return loss, count
 
 
@@ -93,18 +97,30 @@ def _trainer_classes():
     from transformers import Trainer, TrainerCallback
 
     class SupervisedTrainer(Trainer):
-        """Trainer whose loss is :func:`supervised_loss` (a per-batch mean)."""
+        """Trainer whose loss is :func:`supervised_loss`, weighed by supervised tokens across the
+        accumulated batch: with ``gradient_accumulation_steps > 1`` each micro-batch's token sum is
+        divided by the supervised tokens of all its micro-batches (``num_items_in_batch``), so a
+        step's loss is the token mean over the whole batch, as without accumulation, and not a
+        mean of micro-batch means (which would weigh a token of a short batch more)."""
 
-        loss_is_scaled_for_ga = False
+        loss_is_scaled_for_ga = True
 
         def __init__(self, *args: Any, throughput: Throughput, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.throughput = throughput
+            # The Trainer counts ``num_items_in_batch`` (labels[..., 1:] != -100, the positions
+            # supervised_loss scores) only for models said to take loss kwargs: ours does.
+            self.model_accepts_loss_kwargs = True
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            loss, count = supervised_loss(model, inputs)
-            if model.training:
+            training = model.training
+            loss, count = supervised_loss(model, inputs, num_items_in_batch if training else None)
+            if training:
                 self.throughput.tokens += count
+                if num_items_in_batch is None:  # not counted: a mean of micro-batch means
+                    loss = loss / self.current_gradient_accumulation_steps
+                elif self.args.average_tokens_across_devices and self.accelerator.num_processes > 1:
+                    loss = loss * self.accelerator.num_processes  # the count was summed over the processes
             return (loss, None) if return_outputs else loss
 
     class ProgressBar(TrainerCallback):
