@@ -15,7 +15,6 @@ Conventions (documented in the evaluation report):
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -34,7 +33,9 @@ def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
 
     The one declaration of the metric keys: every system has all of them, a metric that does not
     apply to a system or has no data (e.g. ``match_score`` without an accepted dialogue) is
-    ``None`` (JSON ``null``), never left out and never NaN. ``k_values`` are the k of recall@k.
+    ``None`` (JSON ``null``), never left out and never NaN. ``k_values`` are the k of recall@k. The
+    realism keys are computed by :mod:`interplay.evaluation.realism`; ``outcome_<outcome>`` are
+    counts of dialogues.
     """
     return (
         "num_dialogues",
@@ -42,6 +43,7 @@ def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
         "success_rate",
         *(f"recall@{k}" for k in k_values),
         "match_score",
+        "half_match_rate",
         "leakage_rate",
         "item_turn_share",
         "avg_turns",
@@ -49,6 +51,8 @@ def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
         *(f"distinct_{n}_{role}" for n in DISTINCT_N for role in ROLES),
         "duplicate_turn_ratio",
         "realism_auc",
+        *(f"turn_realism_auc_{role}" for role in ROLES),
+        *(f"outcome_{outcome}" for outcome in OUTCOMES),
     )
 
 
@@ -274,6 +278,28 @@ def mean_match_score(
     return _mean(scores)
 
 
+def half_match_rate(
+    rows: Sequence[Row], items: Mapping[str, Mapping[str, Any]]
+) -> float | None:
+    """Share of dialogues that ended with an accepted item sharing at least half of the target's
+    attribute fields (``match_score`` ≥ 0.5). Over dialogues whose target has fields: a dialogue
+    without an accepted item counts as a miss, so a system cannot score by accepting rarely."""
+    hits = []
+    for row in rows:
+        target = row.get("target_attributes")
+        if match_score({}, target) is None:
+            continue
+        accepted = row.get("accepted_item_id")
+        score = match_score(items.get(str(accepted)), target) if accepted else None
+        hits.append(float(score is not None and score >= 0.5))
+    return _mean(hits)
+
+
+def outcome_counts(rows: Sequence[Row]) -> dict[str, int]:
+    """Dialogues per outcome, every outcome of :data:`OUTCOMES` present (0 when none)."""
+    return {outcome: sum(1 for r in rows if r.get("outcome") == outcome) for outcome in OUTCOMES}
+
+
 def avg_turns(rows: Sequence[Row]) -> float | None:
     return _mean([float(len(messages_of(r))) for r in rows])
 
@@ -287,36 +313,3 @@ def duplicate_turn_ratio(rows: Sequence[Row]) -> float | None:
         f for r in rows for f in duplicate_turn_flags([m.get("content") for m in messages_of(r)])
     ]
     return _mean([float(f) for f in flags])
-
-
-def render_dialogue(row: Row) -> str:
-    """One text per dialogue for the realism classifier: ``role: content`` lines."""
-    return "\n".join(f"{m.get('role')}: {m.get('content') or ''}" for m in messages_of(row))
-
-
-def realism_auc(
-    real_texts: Sequence[str], generated_texts: Sequence[str], folds: int = 5, seed: int = 0
-) -> float | None:
-    """Cross-validated ROC AUC of TF-IDF + logistic regression, real (0) vs generated (1).
-
-    0.5 means indistinguishable. Folds shrink to the smaller class size; None below 2 a class.
-    The vectorizer is fitted inside each fold (a pipeline), so no test text leaks into it.
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-
-    smaller = min(len(real_texts), len(generated_texts))
-    if smaller < 2:
-        return None
-    texts = list(real_texts) + list(generated_texts)
-    labels = [0] * len(real_texts) + [1] * len(generated_texts)
-    pipeline = make_pipeline(
-        TfidfVectorizer(lowercase=True, ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-        LogisticRegression(max_iter=1000, class_weight="balanced"),
-    )
-    cv = StratifiedKFold(n_splits=min(folds, smaller), shuffle=True, random_state=seed)
-    scores = cross_val_score(pipeline, texts, labels, cv=cv, scoring="roc_auc", n_jobs=1)
-    auc = float(scores.mean())
-    return auc if math.isfinite(auc) else None  # a failed fold scores NaN: no AUC, not NaN

@@ -201,7 +201,8 @@ class EvaluationParams(_Section):
     recall_k: list[int] = [1, 5, 10]
     #: Cross-validation folds of the realism classifier (fewer when a class has fewer rows).
     realism_folds: int = Field(5, ge=2)
-    #: Dialogues per class given to the realism classifier at most (deterministic subsample).
+    #: Texts per class given to a realism classifier at most (deterministic subsample): dialogues
+    #: at the dialogue level, turns of the role at the turn level (whose classes are balanced).
     realism_max_per_class: int | None = Field(2000, gt=0)
 
     @field_validator("recall_k")

@@ -89,9 +89,12 @@ def test_metrics_json_has_every_system_and_known_values(workspace: Path) -> None
     assert ours["success_rate"] == 0.5
     assert ours["recall@1"] == 0.25 and ours["recall@5"] == 0.75 and ours["recall@10"] == 0.75
     assert ours["match_score"] == 1.0
+    assert ours["half_match_rate"] == 0.5  # d1, d2 accepted with full matches; d3, d4 not accepted
+    assert [ours[f"outcome_{o}"] for o in ("accepted", "gave_up", "max_turns", "error")] == [2, 1, 1, 0]
     assert ours["leakage_rate"] == 0.0
     assert ours["avg_turns"] == 4.0
-    for key in ("distinct_1_user", "distinct_2_recommender", "avg_words_per_turn_user", "realism_auc"):
+    for key in ("distinct_1_user", "distinct_2_recommender", "avg_words_per_turn_user", "realism_auc",
+                "turn_realism_auc_user", "turn_realism_auc_recommender"):
         assert 0 <= ours[key] <= (1 if key != "avg_words_per_turn_user" else 100)
     assert results["reference_dependent"]["leakage_rate"] == 1.0
     assert results["zero_shot"]["distinct_1_user"] == pytest.approx(1 / 18, abs=1e-4)  # 9 turns x "hello" x 2
@@ -102,7 +105,8 @@ def test_real_row_has_only_metrics_that_apply(workspace: Path) -> None:
     real = json.loads((workspace / "reports/metrics.json").read_text())["real"]
     assert real["num_dialogues"] == 4  # the train dialogue is left out
     assert real["num_with_profile"] == 3
-    for key in ("success_rate", "match_score", "realism_auc"):  # do not apply: null, not left out
+    for key in ("success_rate", "match_score", "half_match_rate", "realism_auc", "turn_realism_auc_user",
+                "outcome_accepted", "outcome_error"):  # do not apply: null, not left out
         assert key in real and real[key] is None
     # Profiled real dialogues: d1 [1,2]/2, d2 [3]/3, d3 [4]/3 -> R@1 1/3, R@5 2/3.
     assert real["recall@1"] == pytest.approx(0.3333)
@@ -110,18 +114,60 @@ def test_real_row_has_only_metrics_that_apply(workspace: Path) -> None:
     assert real["leakage_rate"] == 0.0
 
 
+def _tables(text: str) -> list[list[str]]:
+    """The Markdown tables of ``text``, each as its lines."""
+    tables: list[list[str]] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("| "):
+            if not previous.startswith("| "):
+                tables.append([])
+            tables[-1].append(line)
+        previous = line
+    return tables
+
+
 def test_markdown_table_shows_four_rows_with_counts(workspace: Path) -> None:
     text = (workspace / "reports/evaluation.md").read_text()
-    table = [line for line in text.splitlines() if line.startswith("| ")]
-    assert table[0].startswith("| System | N | Succ. ↑ | R@1 ↑ | R@5 ↑ | R@10 ↑ | Match ↑ | Leak ↓")
+    table = _tables(text)[0]
+    assert table[0].startswith("| System | N | Succ. ↑ | R@1 ↑ | R@5 ↑ | R@10 ↑ | Match ↑ | Match≥½ ↑ | Leak ↓")
     rows = [line.split(" | ")[0].lstrip("| ") for line in table[1:]]
     assert rows == ["---", "Real (test)", "Zero-shot", "Reference-dependent", "Interplay (ours)"]
     interplay = table[-1].split(" | ")
     assert interplay[1] == "4" and interplay[2] == "0.500" and interplay[3] == "0.250"
     real = table[2].split(" | ")
     assert real[2] == "–"  # success rate does not apply to real dialogues
-    for name in ("turns_per_dialogue", "words_per_turn", "outcomes", "distinct_n"):
+    assert table[0].rstrip(" |").endswith("AUC →0.5 | Turn AUC U →0.5 | Turn AUC R →0.5")
+    assert interplay[7] == "0.500"  # Match≥½
+    for name in ("recall_at_k", "turns_per_dialogue", "words_per_turn", "outcomes", "distinct_n"):
         assert f"figures/{name}.png" in text
+
+
+def test_behaviour_table_counts_outcomes(workspace: Path) -> None:
+    text = (workspace / "reports/evaluation.md").read_text()
+    behaviour = _tables(text)[1]
+    assert text.index("## Behaviour") < text.index(behaviour[0])
+    assert behaviour[0].endswith("| Accepted | Gave up | Max turns | Error |")
+    assert behaviour[-1].startswith("| Interplay (ours) | 4 | 4.0 |")
+    assert behaviour[-1].endswith("| 2 | 1 | 1 | 0 |")
+    assert behaviour[2].endswith("| – | – | – | – |")  # real dialogues have no outcome
+    assert behaviour[3].endswith("| 0 | 0 | 4 | 0 |")  # zero-shot: all at max_turns
+
+
+def test_realism_section_names_telling_ngrams_per_system_and_role(workspace: Path) -> None:
+    text = (workspace / "reports/evaluation.md").read_text()
+    section = text.split("## Realism", 1)[1].split("\n## ", 1)[0]
+    assert "grouped by dialogue" in section and "stripped" in section
+    rows = _tables(section)[0][2:]
+    assert [r.split(" | ")[:2] for r in rows] == [
+        [f"| {system}", role]
+        for system in ("Zero-shot", "Reference-dependent", "Interplay (ours)")
+        for role in ("user", "recommender")
+    ]
+    zero_shot_user = rows[0].split(" | ")
+    assert "`hello`" in zero_shot_user[4]  # every zero-shot turn is "Hello! Hello!"
+    results = json.loads((workspace / "reports/metrics.json").read_text())
+    assert zero_shot_user[3] == f"{results['zero_shot']['turn_realism_auc_user']:.3f}"
 
 
 def test_figures_are_written_and_deterministic(workspace: Path) -> None:
@@ -129,7 +175,9 @@ def test_figures_are_written_and_deterministic(workspace: Path) -> None:
 
     figures = workspace / "reports/figures"
     names = sorted(p.name for p in figures.glob("*.png"))
-    assert names == ["distinct_n.png", "outcomes.png", "turns_per_dialogue.png", "words_per_turn.png"]
+    assert names == [
+        "distinct_n.png", "outcomes.png", "recall_at_k.png", "turns_per_dialogue.png", "words_per_turn.png"
+    ]
     before = {n: (figures / n).read_bytes() for n in names}
     metrics_before = (workspace / "reports/metrics.json").read_bytes()
     evaluate.run(Params(), workspace)
@@ -146,6 +194,7 @@ def test_missing_baseline_is_reported_not_fatal(tmp_path: Path) -> None:
     assert list(results) == ["interplay"]
     assert results["interplay"]["match_score"] is None  # no catalog: undefined, null
     assert results["interplay"]["realism_auc"] is None  # no real dialogues
+    assert results["interplay"]["turn_realism_auc_user"] is None
     text = (tmp_path / "reports/evaluation.md").read_text()
     assert "Not evaluated (input missing)" in text and "data/baselines/zero_shot.parquet" in text
 

@@ -7,6 +7,7 @@ has no data), one baseline has no targets (``recall@k``, ``leakage_rate``) and a
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -18,8 +19,8 @@ import pytest
 from dialogue_fixtures import CATALOG, clean_dialogues
 
 from interplay import metrics
-from interplay.evaluation import compute
-from interplay.evaluation.report import results_table, table_columns
+from interplay.evaluation import compute, realism
+from interplay.evaluation.report import TABLES, results_table, table_columns
 from interplay.params import Params
 
 K_VALUES = Params().evaluation.recall_k
@@ -44,11 +45,19 @@ def _no_targets() -> list[dict[str, Any]]:
     return [row]
 
 
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
 def _table_cell(markdown: str, system_label: str, header: str) -> str:
-    table = [line for line in markdown.splitlines() if line.startswith("| ")]
-    headers = [cell.strip() for cell in table[0].strip("|").split("|")]
-    row = next(line for line in table if line.startswith(f"| {system_label} |"))
-    return [cell.strip() for cell in row.strip("|").split("|")][headers.index(header)]
+    """The cell of ``system_label``'s row under ``header``, in the first table with that column."""
+    lines = markdown.splitlines()
+    for start, line in enumerate(lines):
+        if line.startswith("| ") and (start == 0 or not lines[start - 1].startswith("| ")) and header in _cells(line):
+            table = list(itertools.takewhile(lambda row: row.startswith("| "), lines[start:]))
+            row = next(r for r in table if r.startswith(f"| {system_label} |"))
+            return _cells(row)[_cells(line).index(header)]
+    raise AssertionError(f"no table has a column {header!r}")
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +87,12 @@ def test_every_system_has_every_key_and_match_score_is_null(workspace: Path) -> 
     assert all(zero_shot[f"recall@{k}"] is None for k in K_VALUES)  # no targets
     assert zero_shot["leakage_rate"] is None
     assert zero_shot["realism_auc"] is None  # one generated dialogue: too few to classify
+    assert zero_shot["turn_realism_auc_user"] is None and zero_shot["turn_realism_auc_recommender"] is None
+    assert zero_shot["outcome_gave_up"] == 1 and zero_shot["outcome_accepted"] == 0  # counts, never null
+    assert zero_shot["half_match_rate"] == 0.0  # a share of dialogues: one without acceptance is a miss
     real = results["real"]
     assert real["success_rate"] is None and real["match_score"] is None and real["realism_auc"] is None
+    assert all(real[key] is None for key in KEYS if key.startswith(("outcome_", "turn_realism_", "half_match")))
     assert real["num_with_profile"] == 0 and real["recall@1"] is None  # no profiles
 
 
@@ -89,6 +102,9 @@ def test_markdown_table_prints_en_dash_for_null(workspace: Path) -> None:
     assert _table_cell(text, "Interplay (ours)", "Succ. ↑") == "0.000"
     assert _table_cell(text, "Zero-shot", "R@1 ↑") == "–"
     assert _table_cell(text, "Zero-shot", "AUC →0.5") == "–"
+    assert _table_cell(text, "Zero-shot", "Turn AUC U →0.5") == "–"
+    assert _table_cell(text, "Real (test)", "Accepted") == "–"
+    assert _table_cell(text, "Interplay (ours)", "Gave up") == "4"
     assert _table_cell(text, "Real (test)", "Succ. ↑") == "–"
     cells = [c.strip().lower() for line in text.splitlines() if line.startswith("| ") for c in line.split("|")]
     assert not {"nan", "inf", "none", "null"} & set(cells)  # a missing value is only ever "–"
@@ -119,8 +135,9 @@ def test_evaluate_systems_in_memory_gives_every_key() -> None:
         assert tuple(values) == metrics.metric_keys((1, 3))
     assert results["interplay"]["match_score"] is None
     empty = results["reference_dependent"]  # no dialogues at all: counts 0, every rate null
-    assert empty["num_dialogues"] == 0 and empty["num_with_profile"] == 0
-    assert all(v is None for k, v in empty.items() if not k.startswith("num_"))
+    counts = [k for k in empty if k.startswith(("num_", "outcome_"))]
+    assert all(empty[k] == 0 for k in counts) and len(counts) == 2 + len(metrics.OUTCOMES)
+    assert all(v is None for k, v in empty.items() if k not in counts)
 
 
 def test_nan_is_reported_as_null_and_printed_as_dash() -> None:
@@ -129,15 +146,21 @@ def test_nan_is_reported_as_null_and_printed_as_dash() -> None:
     )
     assert values["realism_auc"] is None and values["match_score"] is None
     json.dumps(values, allow_nan=False)
-    table = results_table({"interplay": {**values, "avg_turns": math.nan}}, K_VALUES)
-    assert _table_cell(table, "Interplay (ours)", "Turns") == "–"
-    assert _table_cell(table, "Interplay (ours)", "AUC →0.5") == "–"
+    row = {"interplay": {**values, "avg_turns": math.nan}}
+    assert _table_cell(results_table(row, K_VALUES, "behaviour"), "Interplay (ours)", "Turns") == "–"
+    assert _table_cell(results_table(row, K_VALUES), "Interplay (ours)", "AUC →0.5") == "–"
 
 
 def test_table_columns_are_declared_metric_keys() -> None:
-    columns = [key for key, _, _ in table_columns(K_VALUES)]
-    assert set(columns) <= set(KEYS)
-    assert columns == [key for key in KEYS if key in columns]  # same order as metrics.json
+    shown: list[str] = []
+    for table in TABLES:
+        columns = [key for key, _, _ in table_columns(K_VALUES, table)]
+        assert set(columns) <= set(KEYS)
+        assert columns == [key for key in KEYS if key in columns]  # same order as metrics.json
+        shown += columns[1:]  # each table starts with N
+    assert len(shown) == len(set(shown))  # no metric in two tables
+    with pytest.raises(ValueError, match="unknown table"):
+        table_columns(K_VALUES, "other")
 
 
 def test_an_undeclared_metric_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,4 +177,6 @@ def test_realism_auc_of_failed_folds_is_none_not_nan(monkeypatch: pytest.MonkeyP
     import sklearn.model_selection
 
     monkeypatch.setattr(sklearn.model_selection, "cross_val_score", lambda *a, **k: np.array([np.nan, 0.5]))
-    assert metrics.realism_auc(["a b", "c d"], ["e f", "g h"], folds=2) is None
+    assert realism.realism_auc(["a b", "c d"], ["e f", "g h"], folds=2) is None
+    turns = [realism.Turn(f"d{i}", f"w{i}") for i in range(4)]
+    assert realism.turn_realism(turns, turns, folds=2).auc is None

@@ -112,6 +112,22 @@ def test_mean_match_score_over_accepted_dialogues_only() -> None:
     assert metrics.mean_match_score(rows, ITEMS) == pytest.approx((1 + 1 / 3) / 2)
 
 
+def test_half_match_rate_counts_unaccepted_dialogues_as_misses() -> None:
+    rows = clean_dialogues()  # d1, d2 accepted (full matches), d3 gave up, d4 at max_turns
+    assert metrics.half_match_rate(rows, ITEMS) == 0.5
+    rows[1]["accepted_item_id"] = "4"  # Halloween for the 1980s horror target: 1/3 < 1/2
+    assert metrics.half_match_rate(rows, ITEMS) == 0.25
+    rows[0]["target_attributes"] = {"genres": [], "decade": None, "directors": [], "actors": []}
+    assert metrics.half_match_rate(rows, ITEMS) == 0.0  # d1 has no fields: left out, 0 of 3
+    assert metrics.half_match_rate(rows[:1], ITEMS) is None
+
+
+def test_outcome_counts_name_every_outcome() -> None:
+    rows = clean_dialogues()
+    assert metrics.outcome_counts(rows) == {"accepted": 2, "gave_up": 1, "max_turns": 1, "error": 0}
+    assert metrics.outcome_counts([]) == dict.fromkeys(metrics.OUTCOMES, 0)
+
+
 # --- leakage ----------------------------------------------------------------------------------
 
 
@@ -166,13 +182,3 @@ def test_common_word_titles_need_the_rendered_title() -> None:
     named = dialogue("n", [("user", "I loved Up (2009) a lot."), ("recommender", "Sure.")], targets=target)
     assert not metrics.dialogue_leaks(prose)
     assert metrics.dialogue_leaks(named)
-
-
-# --- realism ----------------------------------------------------------------------------------
-
-
-def test_realism_auc_separates_different_texts_and_needs_two_per_class() -> None:
-    real = [f"user: i liked the old western number {i}\nrecommender: try a classic" for i in range(10)]
-    fake = [f"user: hello hello hello {i}\nrecommender: hello hello" for i in range(10)]
-    assert metrics.realism_auc(real, fake, folds=5, seed=0) > 0.9
-    assert metrics.realism_auc(real, fake[:1]) is None

@@ -1,5 +1,6 @@
 """The evaluate stage: SPEC metrics for every system, ``reports/metrics.json``, the Markdown report
-(with example dialogues, see :mod:`.examples`), its figures and ``reports/dialogues.html`` (every
+(with the realism classifiers' telling n-grams, see :mod:`.realism`, and example dialogues, see
+:mod:`.examples`), its figures and ``reports/dialogues.html`` (every
 generated dialogue on one static page, see :mod:`.page`). See :mod:`.compute` for which
 metrics apply to the real test dialogues."""
 
@@ -23,7 +24,7 @@ VALIDATION_SUMMARY = "reports/validation.json"
 def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     """Compute the metrics of every system present and write the metrics, report, figures and the
     page of generated dialogues."""
-    from interplay.evaluation.compute import GENERATED, evaluate_systems
+    from interplay.evaluation.compute import GENERATED, evaluate_systems, turn_realism_by_system
     from interplay.evaluation.data import CATALOG, catalog_items, load_systems, summary_of_validation
     from interplay.evaluation.page import write_page
     from interplay.evaluation.report import render_markdown, write_figures
@@ -32,6 +33,13 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     if "interplay" not in systems:
         raise FileNotFoundError(f"{missing['interplay']}: no Interplay dialogues to evaluate (run simulate first)")
     k_values = params.evaluation.recall_k
+    turn_realism = turn_realism_by_system(
+        systems,
+        folds=params.evaluation.realism_folds,
+        max_per_class=params.evaluation.realism_max_per_class,
+        seed=params.seed,
+        end_marker=params.preprocess.end_marker,
+    )
     results = evaluate_systems(
         systems,
         items=catalog_items(root / CATALOG),
@@ -40,6 +48,8 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         folds=params.evaluation.realism_folds,
         max_per_class=params.evaluation.realism_max_per_class,
         seed=params.seed,
+        end_marker=params.preprocess.end_marker,
+        turn_realism=turn_realism,
     )
     reports = root / "reports"
     reports.mkdir(parents=True, exist_ok=True)
@@ -48,7 +58,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     figures = root / FIGURES_DIR
     for old in figures.glob("*.png") if figures.is_dir() else []:
         old.unlink()
-    write_figures(systems, results, figures)
+    write_figures(systems, results, figures, k_max=max(k_values))
     titles = catalog_titles(root / CATALOG)
     markdown = render_markdown(
         results,
@@ -60,6 +70,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         systems=systems,
         titles=titles,
         seed=params.seed,
+        turn_realism=turn_realism,
     )
     (root / REPORT_PATH).write_text(markdown, "utf-8")
     write_page({name: rows for name, rows in systems.items() if name in GENERATED}, titles, root)

@@ -7,8 +7,10 @@ Which metrics apply to the real test dialogues (documented in the report):
   (dialogues without a profile are left out). Real recall is high by construction, since the
   targets *are* the items the real recommender suggested and the seeker liked: it is a ceiling,
   not a competitor;
-- ``success_rate``, ``match_score``: no (real dialogues have no outcome / accepted item);
-- ``realism_auc``: no (the real dialogues are the reference the classifier separates from).
+- ``success_rate``, ``match_score``, ``half_match_rate``, ``outcome_*``: no (real dialogues have no
+  outcome / accepted item);
+- ``realism_auc``, ``turn_realism_auc_*``: no (the real dialogues are the reference the
+  classifiers separate from; see :mod:`.realism`).
 
 Every system still has every key of :func:`interplay.metrics.metric_keys`: one that does not apply
 or has no data is None (``null`` in ``reports/metrics.json``, "–" in the report's table).
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from interplay import metrics
+from interplay.evaluation.realism import TurnRealism, dialogue_text, realism_auc, role_turns, turn_realism
 
 Row = Mapping[str, Any]
 
@@ -69,13 +72,15 @@ def system_metrics(
     k_values: Sequence[int] = (1, 5, 10),
     threshold: float = 90.0,
     realism: float | None = None,
+    turn_realism: Mapping[str, float | None] | None = None,
 ) -> dict[str, Value]:
     """Every key of :func:`interplay.metrics.metric_keys`, in that order, for one system.
 
-    A metric that does not apply (``success_rate``, ``match_score`` and ``realism_auc`` of the real
-    dialogues) or has no data (``match_score`` without an accepted dialogue or without a catalog,
-    i.e. ``items`` None; ``recall@k`` without targets; ``realism_auc`` when a class is too small)
-    is None, never NaN and never left out.
+    A metric that does not apply (``success_rate``, ``match_score``, outcome counts and realism of
+    the real dialogues) or has no data (``match_score`` without an accepted dialogue or without a
+    catalog, i.e. ``items`` None; ``recall@k`` without targets; a realism AUC when a class is too
+    small) is None, never NaN and never left out. ``realism`` is the dialogue-level AUC,
+    ``turn_realism`` role -> turn-level AUC (see :mod:`.realism`).
     """
     values: dict[str, Value] = {
         "num_dialogues": len(rows),
@@ -87,11 +92,16 @@ def system_metrics(
         values[f"recall@{k}"] = metrics.recall_at_k(rows, k)
     if generated and items is not None:
         values["match_score"] = metrics.mean_match_score(rows, items)
+        values["half_match_rate"] = metrics.half_match_rate(rows, items)
     values["leakage_rate"] = metrics.leakage_rate(rows, threshold)
     values["item_turn_share"] = metrics.item_turn_share(rows)
     values.update(text_metrics(rows))
     if generated:
         values["realism_auc"] = realism
+        for role, auc in (turn_realism or {}).items():
+            values[f"turn_realism_auc_{role}"] = auc
+        for outcome, count in metrics.outcome_counts(rows).items():
+            values[f"outcome_{outcome}"] = count
     keys = metrics.metric_keys(k_values)
     undeclared = sorted(set(values) - set(keys))
     if undeclared:  # a new metric must be declared in metric_keys, or it would vanish here
@@ -105,6 +115,34 @@ def _sample(texts: list[str], limit: int | None, seed: int) -> list[str]:
     return random.Random(seed).sample(texts, limit)
 
 
+def turn_realism_by_system(
+    systems: Mapping[str, Sequence[Row]],
+    *,
+    folds: int = 5,
+    max_per_class: int | None = 2000,
+    seed: int = 13,
+    end_marker: str = "[END]",
+) -> dict[str, dict[str, TurnRealism]]:
+    """``system -> role -> turn-level classifier`` for each generated system present, against the
+    real test turns of the same role (see :func:`.realism.turn_realism`)."""
+    real_rows = systems.get("real") or []
+    real = {role: role_turns(real_rows, role, end_marker) for role in metrics.ROLES}
+    return {
+        name: {
+            role: turn_realism(
+                real[role],
+                role_turns(systems[name], role, end_marker),
+                folds=folds,
+                seed=seed,
+                max_per_class=max_per_class,
+            )
+            for role in metrics.ROLES
+        }
+        for name in GENERATED
+        if name in systems
+    }
+
+
 def evaluate_systems(
     systems: Mapping[str, Sequence[Row]],
     *,
@@ -114,11 +152,20 @@ def evaluate_systems(
     folds: int = 5,
     max_per_class: int | None = 2000,
     seed: int = 13,
+    end_marker: str = "[END]",
+    turn_realism: Mapping[str, Mapping[str, TurnRealism]] | None = None,
 ) -> dict[str, dict[str, Value]]:
     """``system -> metrics`` for the systems present, in :data:`SYSTEMS` order; every system has
-    every key of :func:`interplay.metrics.metric_keys` (None where a metric has no value)."""
+    every key of :func:`interplay.metrics.metric_keys` (None where a metric has no value).
+
+    ``turn_realism`` is :func:`turn_realism_by_system` of the same systems when the caller has it
+    (the report shows its features), computed here otherwise."""
+    if turn_realism is None:
+        turn_realism = turn_realism_by_system(
+            systems, folds=folds, max_per_class=max_per_class, seed=seed, end_marker=end_marker
+        )
     real_rows = systems.get("real") or []
-    real_texts = _sample([metrics.render_dialogue(r) for r in real_rows], max_per_class, seed)
+    real_texts = _sample([dialogue_text(r, end_marker) for r in real_rows], max_per_class, seed)
     results: dict[str, dict[str, Value]] = {}
     for name in SYSTEMS:
         if name not in systems:
@@ -127,8 +174,8 @@ def evaluate_systems(
         generated = name != "real"
         realism = None
         if generated:
-            texts = _sample([metrics.render_dialogue(r) for r in rows], max_per_class, seed)
-            realism = metrics.realism_auc(real_texts, texts, folds=folds, seed=seed)
+            texts = _sample([dialogue_text(r, end_marker) for r in rows], max_per_class, seed)
+            realism = realism_auc(real_texts, texts, folds=folds, seed=seed)
         results[name] = system_metrics(
             rows,
             generated=generated,
@@ -136,5 +183,6 @@ def evaluate_systems(
             k_values=k_values,
             threshold=threshold,
             realism=realism,
+            turn_realism={role: r.auc for role, r in turn_realism.get(name, {}).items()},
         )
     return results

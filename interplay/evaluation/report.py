@@ -1,5 +1,7 @@
-"""The evaluation report: one paper-style results table in Markdown, the figures, and example
-dialogues of each generated system (chosen and rendered by :mod:`.examples`).
+"""The evaluation report: a paper-style results table and a behaviour table in Markdown, what gives
+each system's turns away (the turn-level realism classifiers' heaviest n-grams, :mod:`.realism`),
+the figures, and example dialogues of each generated system (chosen and rendered by
+:mod:`.examples`).
 
 Figures are drawn with matplotlib's Agg backend on fresh ``Figure`` objects (no pyplot state), with
 fixed sizes, dpi and no software metadata, so the same metrics give the same PNG bytes.
@@ -15,37 +17,53 @@ from typing import Any
 from interplay import metrics
 from interplay.evaluation.compute import GENERATED, LABELS, SYSTEMS
 from interplay.evaluation.examples import LEGEND, RULE, choose_examples, render_example
+from interplay.evaluation.realism import TurnRealism
 
 Row = Mapping[str, Any]
 
-#: metrics.json key -> (column header, digits) of the results table; arrows say which direction is
-#: better. Keys of :func:`interplay.metrics.metric_keys` not named here (and not ``recall@k``) are in
-#: ``reports/metrics.json`` only.
-_COLUMNS: dict[str, tuple[str, int]] = {
-    "num_dialogues": ("N", 0),
-    "success_rate": ("Succ. ↑", 3),
-    "match_score": ("Match ↑", 3),
-    "leakage_rate": ("Leak ↓", 3),
-    "item_turn_share": ("Items/R turn", 2),
-    "avg_turns": ("Turns", 1),
-    "avg_words_per_turn_user": ("Words/turn U", 1),
-    "avg_words_per_turn_recommender": ("Words/turn R", 1),
-    "distinct_1_user": ("Dist-1 U ↑", 3),
-    "distinct_1_recommender": ("Dist-1 R ↑", 3),
-    "distinct_2_user": ("Dist-2 U ↑", 3),
-    "distinct_2_recommender": ("Dist-2 R ↑", 3),
-    "realism_auc": ("AUC →0.5", 3),
+#: The report's two tables: "results" (recommendation and realism) and "behaviour" (length,
+#: diversity, outcomes).
+TABLES: tuple[str, ...] = ("results", "behaviour")
+
+#: metrics.json key -> (column header, digits, table); arrows say which direction is better. Keys
+#: of :func:`interplay.metrics.metric_keys` not named here (and not ``recall@k``, which is in
+#: "results") are in ``reports/metrics.json`` only.
+_COLUMNS: dict[str, tuple[str, int, str]] = {
+    "num_dialogues": ("N", 0, "results"),
+    "success_rate": ("Succ. ↑", 3, "results"),
+    "match_score": ("Match ↑", 3, "results"),
+    "half_match_rate": ("Match≥½ ↑", 3, "results"),
+    "leakage_rate": ("Leak ↓", 3, "results"),
+    "item_turn_share": ("Items/R turn", 2, "results"),
+    "avg_turns": ("Turns", 1, "behaviour"),
+    "avg_words_per_turn_user": ("Words/turn U", 1, "behaviour"),
+    "avg_words_per_turn_recommender": ("Words/turn R", 1, "behaviour"),
+    "distinct_1_user": ("Dist-1 U ↑", 3, "behaviour"),
+    "distinct_1_recommender": ("Dist-1 R ↑", 3, "behaviour"),
+    "distinct_2_user": ("Dist-2 U ↑", 3, "behaviour"),
+    "distinct_2_recommender": ("Dist-2 R ↑", 3, "behaviour"),
+    "realism_auc": ("AUC →0.5", 3, "results"),
+    "turn_realism_auc_user": ("Turn AUC U →0.5", 3, "results"),
+    "turn_realism_auc_recommender": ("Turn AUC R →0.5", 3, "results"),
+    "outcome_accepted": ("Accepted", 0, "behaviour"),
+    "outcome_gave_up": ("Gave up", 0, "behaviour"),
+    "outcome_max_turns": ("Max turns", 0, "behaviour"),
+    "outcome_error": ("Error", 0, "behaviour"),
 }
 
 
-def table_columns(k_values: Sequence[int]) -> list[tuple[str, str, int]]:
-    """``(metrics.json key, column header, digits)`` of the table, in :func:`metric_keys` order."""
-    columns = []
+def table_columns(k_values: Sequence[int], table: str = "results") -> list[tuple[str, str, int]]:
+    """``(metrics.json key, column header, digits)`` of ``table`` (one of :data:`TABLES`), in
+    :func:`metric_keys` order; the behaviour table starts with N as well."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}: one of {', '.join(TABLES)}")
+    columns = [("num_dialogues", "N", 0)] if table != "results" else []
     for key in metrics.metric_keys(k_values):
-        if key.startswith("recall@"):
+        if key.startswith("recall@") and table == "results":
             columns.append((key, f"R@{key.removeprefix('recall@')} ↑", 3))
-        elif key in _COLUMNS:
-            columns.append((key, *_COLUMNS[key]))
+        elif key in _COLUMNS and _COLUMNS[key][2] == table:
+            header, digits, _ = _COLUMNS[key]
+            columns.append((key, header, digits))
     return columns
 
 
@@ -58,9 +76,12 @@ def _cell(value: Any, digits: int) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def results_table(results: Mapping[str, Mapping[str, Any]], k_values: Sequence[int]) -> str:
-    """The Markdown results table: one row per system present, SPEC metrics as columns."""
-    columns = table_columns(k_values)
+def results_table(
+    results: Mapping[str, Mapping[str, Any]], k_values: Sequence[int], table: str = "results"
+) -> str:
+    """A Markdown table (``table`` of :data:`TABLES`): one row per system present, metrics as
+    columns."""
+    columns = table_columns(k_values, table)
     header = "| System | " + " | ".join(h for _, h, _ in columns) + " |"
     rule = "| --- | " + " | ".join("---:" for _ in columns) + " |"
     lines = [header, rule]
@@ -74,6 +95,7 @@ def results_table(results: Mapping[str, Mapping[str, Any]], k_values: Sequence[i
 
 
 FIGURES: dict[str, str] = {
+    "recall_at_k": "Recall@k by k",
     "turns_per_dialogue": "Turns per dialogue",
     "words_per_turn": "Words per turn by role",
     "outcomes": "Outcomes of the generated dialogues",
@@ -94,14 +116,16 @@ def render_markdown(
     titles: Mapping[str, str] | None = None,
     seed: int = 13,
     examples_per_system: int = 3,
+    turn_realism: Mapping[str, Mapping[str, TurnRealism]] | None = None,
 ) -> str:
     """The whole report. ``systems`` (name -> dialogue rows) gives the "Example dialogues"
     section: ``examples_per_system`` per generated system, by :func:`choose_examples` with ``seed``,
-    with ``titles`` (item_id -> title) naming the accepted and recommended items."""
+    with ``titles`` (item_id -> title) naming the accepted and recommended items. ``turn_realism``
+    (system -> role -> classifier) gives the "Realism" section's telling n-grams."""
     parts = [
         "# Evaluation",
         "",
-        "Metrics as defined in the specification (\"Metrics\"), for the Interplay dialogues, the two "
+        "Metrics as defined in the specification (\"Metrics\"), for the Interplay dialogues, the "
         "baselines and the real test dialogues. N: number of dialogues.",
         "",
         results_table(results, k_values),
@@ -110,22 +134,38 @@ def render_markdown(
         f"R@k: share of dialogues where a target item is among the first k distinct items the "
         "recommender named. Match: over dialogues with an accepted item, the mean share of target "
         "attribute fields (genres, decade, directors, actors; those the target has) the accepted "
-        "item shares. Leak: share of dialogues where a user turn names a target title (normalized "
-        f"fuzzy match ≥ {threshold:g}) before the recommender mentioned it; reference-free generation "
-        "must give 0. Items/R turn: share of recommender turns that name a catalog item. Dist-n: unique / all word n-grams (lowercased tokens, within turns) per role "
-        "(U: user, R: recommender). Words/turn: whitespace-separated words. "
-        f"AUC: {folds}-fold "
-        "cross-validated ROC AUC of TF-IDF + logistic regression telling real test dialogues from "
-        "the system's (0.5: indistinguishable). –: the metric does not apply to the system or has no "
-        "data (Match without an accepted dialogue, R@k without targets, AUC without two dialogues "
-        "of each class); `null` in `reports/metrics.json`.",
+        "item shares. Match≥½: share of dialogues (those whose target has attribute fields) that "
+        "ended with an accepted item sharing at least half of those fields; a dialogue without an "
+        "accepted item counts as a miss. Leak: share of dialogues where a user turn names a target "
+        f"title (normalized fuzzy match ≥ {threshold:g}) before the recommender mentioned it; "
+        "reference-free generation must give 0. Items/R turn: share of recommender turns that name "
+        f"a catalog item. AUC: {folds}-fold cross-validated ROC AUC of TF-IDF (word 1–2-grams) + "
+        "logistic regression telling real test dialogues from the system's (0.5: "
+        "indistinguishable). Turn AUC U / R: the same classifier on single turns of the user / "
+        "recommender, real test turns against the system's turns of that role (see \"Realism\"). "
+        "–: the metric does not apply to the system or has no data (Match without an accepted "
+        "dialogue, R@k without targets, an AUC without two texts and two dialogues of each class); "
+        "`null` in `reports/metrics.json`.",
         "",
-        "On the real test dialogues, success rate, match score and AUC do not apply (no outcome, no "
-        "accepted item; they are the classifier's reference). Their recall@k and leakage use the "
-        "seed profile of the same dialogue (those without a profile are left out: "
+        "On the real test dialogues, success rate, match scores, outcomes and the AUCs do not apply "
+        "(no outcome, no accepted item; they are the classifiers' reference). Their recall@k and "
+        "leakage use the seed profile of the same dialogue (those without a profile are left out: "
         f"{_profiled(results)}); since the targets are the items the real recommender suggested "
         "and the seeker liked, real recall is a ceiling by construction, not a competitor.",
+        "",
+        "## Behaviour",
+        "",
+        results_table(results, k_values, "behaviour"),
+        "",
+        "Turns: messages per dialogue. Words/turn: whitespace-separated words. Dist-n: unique / all "
+        "word n-grams (lowercased tokens, within turns) per role (U: user, R: recommender). "
+        "Accepted, Gave up, Max turns, Error: dialogues per outcome (accepted: the user ended with "
+        "the end marker after a linked recommendation; gave up: ended with it before any; max "
+        "turns: the turn limit came first; error: an empty, premature or repeated turn, or the leak "
+        "guard, stopped it).",
     ]
+    if turn_realism:
+        parts += ["", realism_section(turn_realism, folds=folds)]
     if missing:
         parts += [
             "",
@@ -143,6 +183,44 @@ def render_markdown(
         if section:
             parts += [section, ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def realism_section(turn_realism: Mapping[str, Mapping[str, TurnRealism]], *, folds: int) -> str:
+    """The "Realism" section: how the turn-level AUC is measured, and per generated system and
+    role the n-grams that weigh most towards each class."""
+    lines = [
+        "## Realism",
+        "",
+        "The dialogue-level AUC tells every small-model system apart from real dialogues almost "
+        "perfectly, so it cannot rank them; single turns carry far less evidence. Per role, the "
+        "turn-level classifier (TF-IDF word 1–2-grams + logistic regression) separates real test "
+        "turns from the system's turns of that role: both classes have the same number of turns "
+        "(the larger sampled with the seed), folds "
+        f"({folds}, fewer when a class has fewer dialogues) are grouped by dialogue so that no "
+        "dialogue is on both sides of a split, and turns empty after stripping control text are "
+        "left out. Control text (the end marker in any spelling, `[Candidates: …]` and `[About …]` "
+        "notes) is stripped from every text before any realism measure. Below, the n-grams with "
+        "the largest weights each way in the classifier refitted on all turns: what gives the "
+        "system's turns away, and what real turns have that the system's lack.",
+        "",
+        "| System | Role | Turns/class | Turn AUC | Most telling: generated | Most telling: real |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    for name in GENERATED:
+        for role in metrics.ROLES:
+            realism = (turn_realism.get(name) or {}).get(role)
+            if realism is None:
+                continue
+            lines.append(
+                f"| {LABELS[name]} | {role} | {realism.turns_per_class} | {_cell(realism.auc, 3)} | "
+                f"{_ngrams(realism.generated_features)} | {_ngrams(realism.real_features)} |"
+            )
+    return "\n".join(lines)
+
+
+def _ngrams(features: Sequence[str]) -> str:
+    """``a``, ``b c``: n-grams as code (TF-IDF tokens are word characters, nothing to escape)."""
+    return ", ".join(f"`{f}`" for f in features) if features else "–"
 
 
 def examples_section(
@@ -204,20 +282,54 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def write_figures(
-    systems: Mapping[str, Sequence[Row]], results: Mapping[str, Mapping[str, Any]], out_dir: Path
+    systems: Mapping[str, Sequence[Row]],
+    results: Mapping[str, Mapping[str, Any]],
+    out_dir: Path,
+    k_max: int = 10,
 ) -> list[Path]:
-    """The four figures of the report, one PNG each under ``out_dir``."""
+    """The figures of :data:`FIGURES`, one PNG each under ``out_dir``; recall@k is drawn for
+    k = 1 … ``k_max``."""
     import matplotlib
 
     matplotlib.use("Agg")
     with matplotlib.rc_context({"font.size": 9}):
         names = [s for s in SYSTEMS if s in systems]
         paths = []
+        paths.append(_recall_figure(systems, names, k_max, out_dir / "recall_at_k.png"))
         paths.append(_turns_figure(systems, names, out_dir / "turns_per_dialogue.png"))
         paths.append(_words_figure(systems, names, out_dir / "words_per_turn.png"))
         paths.append(_outcomes_figure(systems, out_dir / "outcomes.png"))
         paths.append(_distinct_figure(results, names, out_dir / "distinct_n.png"))
     return paths
+
+
+def _recall_figure(systems: Mapping[str, Sequence[Row]], names: list[str], k_max: int, path: Path) -> Path:
+    """recall@k for k = 1 … ``k_max`` per system (the real dialogues dashed: a ceiling by
+    construction); a system without targets has no curve."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    ks = list(range(1, max(k_max, 1) + 1))
+    drawn = False
+    for name in names:
+        rows = systems[name]
+        curve = [metrics.recall_at_k(rows, k) for k in ks]
+        if any(v is None for v in curve):
+            continue
+        with_targets = sum(1 for r in rows if r.get("target_item_ids"))
+        ax.plot(ks, curve, color=_COLORS[name], marker="o", markersize=3,
+                linestyle="--" if name == "real" else "-", label=f"{LABELS[name]} (n={with_targets})")
+        drawn = True
+    if len(ks) <= 20:  # one tick per k while they fit
+        ax.set_xticks(ks)
+    ax.set_xlim(0.5, ks[-1] + 0.5)
+    ax.set_ylim(-0.02, 1.02)  # a curve at 0 or 1 stays visible
+    ax.set_xlabel("k (first k distinct items the recommender named)")
+    ax.set_ylabel("share of dialogues with a target among them")
+    ax.set_title("Recall@k by k")
+    if drawn:
+        ax.legend(frameon=False, loc="center right")
+    _save(fig, path)
+    return path
 
 
 def _turns_figure(systems: Mapping[str, Sequence[Row]], names: list[str], path: Path) -> Path:
