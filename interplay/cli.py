@@ -18,6 +18,7 @@ from interplay.errors import BadRecordError, FetchError
 from interplay.models.base import BaseModelError
 from interplay.params import ParamsError, load_params
 from interplay.publish.errors import PublishError
+from interplay.redaction import install_redaction
 from interplay.releases import ReleaseError
 from interplay.validation import ValidationFailed
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_redaction()  # no credential in any log line, -v included (raw HTTP headers)
     apply_offline_defaults()
     root = Path.cwd()
     try:

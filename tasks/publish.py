@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from interplay.params import Params
@@ -10,24 +11,35 @@ from interplay.params import Params
 log = logging.getLogger(__name__)
 
 
+#: Where a release bound for the Hub is built: it replaces ``release/`` only once pushed, so a
+#: failed push leaves ``release/`` as it was (its card never names a Hub version that is not there).
+STAGING_DIR = Path(".release.staging")
+
+
 def run(params: Params, root: Path) -> None:
-    from interplay.publish.folder import build_release
+    from interplay.publish.folder import RELEASE_DIR, build_release, replace_folder
 
     settings = params.publish
-    folder = build_release(params, root)
     if settings.target == "local":
+        folder = build_release(params, root)
         log.info("publish.target is local: %s is ready (nothing pushed)", folder.path)
         return
 
     from interplay.publish.hub import push_release
 
     assert settings.repo_id is not None  # checked when the params were read
-    result = push_release(
-        folder.path,
-        settings.repo_id,
-        settings.version,
-        private=settings.private,
-        retries=settings.retries,
-        backoff_s=settings.backoff_s,
-    )
+    staged = build_release(params, root, out_dir=root / STAGING_DIR)
+    try:
+        result = push_release(
+            staged.path,
+            settings.repo_id,
+            settings.version,
+            private=settings.private,
+            retries=settings.retries,
+            backoff_s=settings.backoff_s,
+        )
+    except BaseException:
+        shutil.rmtree(staged.path, ignore_errors=True)
+        raise
+    replace_folder(staged.path, root / RELEASE_DIR)
     log.info("publish: %s %s (%s) -> %s", result.repo_id, result.version, result.action, result.url)

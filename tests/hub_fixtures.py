@@ -29,16 +29,23 @@ class LoopbackHub:
     log: Path
     process: subprocess.Popen
 
-    def fail_next(self, count: int, status: int = 503) -> None:
-        """Make the next ``count`` requests answer ``status`` (test control route)."""
+    def _control(self, route: str, payload: dict) -> None:
         request = urllib.request.Request(
-            f"{self.url}/_loopback/fail",
-            data=json.dumps({"count": count, "status": status}).encode(),
+            f"{self.url}/_loopback/{route}",
+            data=json.dumps(payload).encode(),
             method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        """Make the next ``count`` requests answer ``status`` (test control route)."""
+        self._control("fail", {"count": count, "status": status})
+
+    def echo_credentials(self, on: bool) -> None:
+        """Make the hub echo each request's Authorization header back (test control route)."""
+        self._control("echo", {"credentials": on})
 
     def repo_state(self, repo_id: str, repo_type: str = "dataset") -> dict:
         return json.loads((self.root / "repos" / f"{repo_type}s" / f"{repo_id}.json").read_text())

@@ -17,7 +17,10 @@ Errors carry the Hub's ``X-Error-Code`` headers (``RepoNotFound``, ``RevisionNot
 set, every request must carry ``Authorization: Bearer <token>``; requests are logged by method and path only
 (never a header), and an unknown route answers 404 with ``X-Error-Message: unhandled route`` and is
 logged as ``UNHANDLED`` so that tracing a client shows what is missing. ``POST /_loopback/fail``
-(test control, not Hub API) makes the next requests fail, to exercise retries.
+(test control, not Hub API) makes the next requests fail, to exercise retries;
+``POST /_loopback/echo {"credentials": true}`` makes it a careless server that echoes each
+request's ``Authorization`` header back (response headers, error messages and bodies), to check
+that no client log repeats it.
 """
 
 from __future__ import annotations
@@ -174,6 +177,9 @@ class Handler(BaseHTTPRequestHandler):
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        echoed = self._echoed()
+        if echoed:
+            headers = {**(headers or {}), "Authorization": echoed, "X-Echo-Authorization": echoed}
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
@@ -184,11 +190,19 @@ class Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(data).encode(), headers)
 
+    def _echoed(self) -> str | None:
+        """The request's Authorization header when credentials are echoed (test control), else None."""
+        if not self.faults.get("echo_credentials"):
+            return None
+        return self.headers.get("Authorization") or None
+
     def _error(self, err: HubError) -> None:
-        headers = {"X-Error-Message": err.message}
+        echoed = self._echoed()
+        message = f"{err.message} (you sent Authorization: {echoed})" if echoed else err.message
+        headers = {"X-Error-Message": message}
         if err.code:
             headers["X-Error-Code"] = err.code
-        self._json(err.status, {"error": err.message}, headers)
+        self._json(err.status, {"error": message, "authorization": echoed}, headers)
 
     def do_GET(self) -> None:  # noqa: N802
         self._dispatch()
@@ -227,11 +241,16 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HubError(500, f"loopback hub error: {exc!r}"))
 
     def _control(self, parts: list[str], payload: dict[str, Any]) -> None:
-        """``POST /_loopback/fail {"count": N, "status": 503}``: the next N requests fail."""
+        """``POST /_loopback/fail {"count": N, "status": 503}``: the next N requests fail;
+        ``POST /_loopback/echo {"credentials": true}``: echo credentials back from now on."""
         if self.command == "POST" and parts == ["fail"]:
             with self.store.lock:
                 self.faults["count"] = int(payload.get("count", 1))
                 self.faults["status"] = int(payload.get("status", 503))
+            self._json(200, {})
+        elif self.command == "POST" and parts == ["echo"]:
+            with self.store.lock:
+                self.faults["echo_credentials"] = bool(payload.get("credentials"))
             self._json(200, {})
         else:
             self._error(HubError(404, "unknown control route"))
@@ -251,6 +270,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.token is None:
             return
         if self.headers.get("Authorization") != f"Bearer {self.token}":
+            self._body()  # read it, or it would be taken for the next request on this connection
             raise HubError(401, "Invalid credentials in Authorization header")
 
     # -- routing -------------------------------------------------------------------------------

@@ -442,3 +442,25 @@ def test_publish_logs_without_the_token(hub_client: LoopbackHub, tmp_path: Path,
     with caplog.at_level(logging.DEBUG):
         push_release(folder.path, "interplay-tests/logged", "v0.1.0", retries=1)
     assert "tagged" in caplog.text and FAKE_TOKEN not in caplog.text
+
+
+def test_a_failed_push_leaves_the_release_folder_as_it_was(hub_client: LoopbackHub, tmp_path: Path) -> None:
+    """The folder bound for the Hub is built aside and replaces ``release/`` only once pushed: a
+    card that loads from the Hub repository never stands in ``release/`` for a version not there."""
+    from tasks.publish import STAGING_DIR, run
+
+    root = tmp_path / "project"
+    write_dialogues(root, {"test": 2})
+    run(make_params(), root)  # publish.target: local
+    before = folder_bytes(root / "release")
+    params = make_params(target="hub", repo_id="interplay-tests/failed", version="v0.1.0", retries=2)
+    hub_client.fail_next(2, status=503)
+    with pytest.raises(PublishError, match="failed after 2 attempts"):
+        run(params, root)
+    assert folder_bytes(root / "release") == before
+    assert sorted(p.name for p in root.iterdir()) == ["data", "release"], "nothing left aside"
+
+    run(params, root)  # the Hub answers again: pushed, then release/ holds what was pushed
+    card = (root / "release" / "README.md").read_text()
+    assert 'load_dataset("interplay-tests/failed", revision="v0.1.0")' in card
+    assert not (root / STAGING_DIR).exists()

@@ -44,7 +44,8 @@ INSPIRED_BIBTEX = """@inproceedings{hayati2020inspired,
 #: What each column of an Interplay dialogue row holds (columns not listed are shown untitled).
 COLUMN_DOCS: dict[str, str] = {
     "dialogue_id": "unique id of the generated dialogue",
-    "source": "corpus the seed profile came from",
+    "source": "what generated the dialogue: `interplay`, the two fine-tuned simulators talking live "
+    "(the evaluation's baselines and real dialogues carry their own names here)",
     "split": "split of the seed profile the dialogue was simulated from",
     "messages": "the conversation: `{role: user | recommender, content}` turns",
     "item_mentions": "catalog items linked in the text: `{item_id, title, turn, role}`",
@@ -107,7 +108,12 @@ class CardInputs:
     validation: dict[str, Any] | None = None
     package_version: str | None = None
     git_commit: str | None = None
+    #: Whether ``git_commit`` holds the ``dvc.lock`` the release was built with (None: unknown).
+    dvc_lock_committed: bool | None = None
     dvc_lock_digest: str | None = None
+    #: column -> its distinct values in the published rows, for the few-valued columns
+    #: (:data:`ENUMERATED_COLUMNS`): the card names what the data holds, not what it should.
+    column_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Example dialogue rows, already chosen (:func:`interplay.evaluation.examples.choose_examples`
     #: with ``examples_seed``), in the order shown; ``titles``: item_id -> title for them.
     examples: tuple[dict[str, Any], ...] = ()
@@ -131,6 +137,9 @@ def size_category(num_rows: int) -> str:
             return name
     return "1B<n<10B"
 
+
+#: Columns whose values the card lists, as found in the published rows.
+ENUMERATED_COLUMNS = ("source", "split", "outcome", "termination_reason")
 
 #: Provenance rows that name the commit a card was built from, not its content.
 _BUILD_ROWS = ("| Interplay version |", "| git commit |", "| `dvc.lock` digest")
@@ -218,7 +227,14 @@ def _summary(inputs: CardInputs) -> str:
 
 
 def _fields(inputs: CardInputs) -> str:
-    rows = [[f"`{name}`", f"`{_cell(dtype)}`", _cell(COLUMN_DOCS.get(name, ""))] for name, dtype in inputs.columns]
+    def content(name: str) -> str:
+        text = COLUMN_DOCS.get(name, "")
+        values = inputs.column_values.get(name)
+        if values:
+            text += ("; " if text else "") + "in this release: " + ", ".join(f"`{v}`" for v in values)
+        return _cell(text)
+
+    rows = [[f"`{name}`", f"`{_cell(dtype)}`", content(name)] for name, dtype in inputs.columns]
     return "## Data fields\n\n" + _table(["column", "type", "content"], rows)
 
 
@@ -276,9 +292,10 @@ def _evaluation(inputs: CardInputs) -> str:
     text = "## Evaluation\n\n"
     if inputs.evaluation_md and inputs.evaluation_md.strip():
         report, removed = _without_section(inputs.evaluation_md, EXAMPLES_HEADING)
-        if removed:
-            report += "\n\n(The report's example dialogues of each system are in `reports/evaluation.md`; "
-            report += "this card shows its own, above.)"
+        report, _ = _without_section(report, VALIDATION_HEADING)  # the card's own section says it
+        if removed:  # first, so that it stands under no heading of the report
+            text += "(The report's example dialogues of each system are in `reports/evaluation.md`; "
+            text += "this card shows its own, above.)\n\n"
         return text + _embed_markdown(report)
     if inputs.metrics:
         return text + "From `reports/metrics.json`:\n\n" + _metrics_table(inputs.metrics)
@@ -342,17 +359,25 @@ def _provenance(inputs: CardInputs) -> str:
     def code(value: str | None) -> str:
         return f"`{value}`" if value else NOT_AVAILABLE
 
+    commit = code(inputs.git_commit)
+    if inputs.git_commit and inputs.dvc_lock_committed is False:
+        commit += (
+            " (its `dvc.lock` is not the one this release was built with: the workspace's was not "
+            "committed, so this commit alone does not reproduce the release)"
+        )
     rows = [
         ["release version", code(inputs.version)],
         ["Interplay version", code(inputs.package_version)],
-        ["git commit", code(inputs.git_commit)],
+        ["git commit", commit],
         ["`dvc.lock` digest (sha256 of its upstream stages)", code(inputs.dvc_lock_digest)],
         ["corpus", _corpus_name(inputs.corpus)],
     ]
     return (
         "## Provenance\n\n"
         + _table(["", ""], rows)
-        + "\n\nCheck out the git commit and run `dvc repro` (or `dvc pull`) to reproduce this release."
+        + f"\n\n`interplay release --tag` commits this release's `dvc.lock` and tags it `{inputs.version}`; "
+        + f"`interplay reproduce {inputs.version}` checks that tag out, fetches (`dvc pull`) or rebuilds "
+        + "(`--rebuild`: `dvc repro`) the outputs and compares their hashes with the release's."
     )
 
 
@@ -457,8 +482,9 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
 
 
 _HEADING = re.compile(r"^(#{1,6})(\s)")
-#: The report's section of example dialogues, left out of the card (it has its own).
+#: The report's sections left out of the card, which has its own: example dialogues, validation.
 EXAMPLES_HEADING = "Example dialogues"
+VALIDATION_HEADING = "Validation"
 
 
 def _without_section(text: str, title: str) -> tuple[str, bool]:
@@ -504,4 +530,30 @@ def _embed_markdown(text: str) -> str:
         if match and shift > 0:
             line = "#" * min(len(match.group(1)) + shift, 6) + line[len(match.group(1)) :]
         out.append(line)
-    return "\n".join(out).strip("\n")
+    return "\n".join(_without_empty_sections(out)).strip("\n")
+
+
+def _without_empty_sections(lines: list[str]) -> list[str]:
+    """Headings left with nothing under them (a figure section once its images are dropped)
+    removed, innermost first: a heading is empty when the next non-blank line outside code is a
+    heading of its level or higher, or the end."""
+    kept = list(lines)
+    while True:
+        in_code = False
+        heads: list[tuple[int, int]] = []  # (line index, level) of headings outside code
+        content_after: dict[int, bool] = {}
+        for index, line in enumerate(kept):
+            fence = line.lstrip().startswith("```")
+            match = _HEADING.match(line) if not in_code and not fence else None
+            if fence:
+                in_code = not in_code
+            if match:
+                if heads and heads[-1][0] not in content_after:
+                    content_after[heads[-1][0]] = len(match.group(1)) > heads[-1][1]
+                heads.append((index, len(match.group(1))))
+            elif line.strip() and heads and heads[-1][0] not in content_after:
+                content_after[heads[-1][0]] = True
+        empty = {index for index, _ in heads if not content_after.get(index, False)}
+        if not empty:
+            return kept
+        kept = [line for index, line in enumerate(kept) if index not in empty]

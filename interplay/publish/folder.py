@@ -30,7 +30,7 @@ from interplay.evaluation.examples import choose_examples, mention_titles
 from interplay.hashing import sha256_file
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.params import Params
-from interplay.publish.card import CardInputs, SplitInfo, render_card
+from interplay.publish.card import ENUMERATED_COLUMNS, CardInputs, SplitInfo, render_card
 from interplay.publish.errors import PublishError
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,27 @@ def dvc_lock_digest(path: Path) -> str | None:
     This stage's own entry is left out: DVC rewrites it after every publish, so including it would
     change the card (and refuse the version) on a rerun with identical data.
     """
-    if not path.is_file():
+    return lock_digest(path.read_bytes()) if path.is_file() else None
+
+
+def dvc_lock_committed(root: Path) -> bool | None:
+    """Whether ``HEAD`` holds the workspace's ``dvc.lock`` (compared by :func:`lock_digest`, so
+    the publish stage's own entry, which DVC writes after this stage, does not count); None
+    without git, a commit or a workspace lock."""
+    if not (root / "dvc.lock").is_file() or git_commit(root) is None:
         return None
-    raw = path.read_bytes()
+    try:
+        proc = subprocess.run(
+            ["git", "show", "HEAD:./dvc.lock"], cwd=root, capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    committed = lock_digest(proc.stdout) if proc.returncode == 0 else None  # not in the commit at all
+    return committed == dvc_lock_digest(root / "dvc.lock")
+
+
+def lock_digest(raw: bytes) -> str:
+    """:func:`dvc_lock_digest` of a ``dvc.lock``'s bytes."""
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError:
@@ -199,8 +217,7 @@ def build_release(params: Params, root: Path, out_dir: Path | None = None) -> Re
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    replace_folder(tmp, out)
     files = tuple(sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()))
     log.info(
         "release folder %s: %s",
@@ -208,6 +225,17 @@ def build_release(params: Params, root: Path, out_dir: Path | None = None) -> Re
         ", ".join(f"{s.name} ({s.num_rows} dialogues)" for s in splits),
     )
     return ReleaseFolder(path=out, splits=splits, files=files)
+
+
+def replace_folder(new: Path, old: Path) -> None:
+    """Put folder ``new`` where ``old`` is: ``old`` is moved aside first and removed last, so at
+    every moment one complete folder exists (under one of the two names)."""
+    aside = old.with_name(f".{old.name}.old")
+    shutil.rmtree(aside, ignore_errors=True)
+    if old.exists():
+        old.rename(aside)
+    new.rename(old)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _write_folder(
@@ -259,7 +287,9 @@ def _write_folder(
         validation=_read_json(root / VALIDATION),
         package_version=interplay.__version__,
         git_commit=git_commit(root),
+        dvc_lock_committed=dvc_lock_committed(root),
         dvc_lock_digest=dvc_lock_digest(root / "dvc.lock"),
+        column_values={c: _unique(rows, c) for c in ENUMERATED_COLUMNS if c in rows.column_names},
         examples=examples,
         examples_seed=params.seed,
         titles=mention_titles(examples),

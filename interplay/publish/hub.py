@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token
@@ -34,6 +33,7 @@ from huggingface_hub.hf_api import RepoFile
 
 from interplay.publish.card import comparable_card
 from interplay.publish.errors import PublishError
+from interplay.redaction import redact, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +98,6 @@ def differences(local: dict[str, LocalFile], remote: dict[str, RepoFile]) -> lis
             if not same:
                 out.append(f"{path} (changed)")
     return out
-
-
-def redact_url(url: str) -> str:
-    """The URL without any ``user:password@`` part."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 class _Pusher:
@@ -228,7 +218,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
+    return redact(text, (secret,))
 
 
 def push_release(
