@@ -122,6 +122,18 @@ def _print_summary(summary: list[tuple[str, str, float]]) -> None:
         print(f"{name:<{width}}  {state:<10} {seconds:7.1f} s")
 
 
+def check_release(root: Path, params_file: str = "params.yaml", tag: bool = False) -> None:
+    """The refusals a release makes before any stage runs: a params file other than params.yaml
+    (DVC stages read that one), bad parameters, and with ``tag`` a version already tagged or
+    uncommitted code. Callers run it before the flow starts, so that a refusal is one line and
+    not a Prefect traceback around it; the flow runs it again for callers that did not."""
+    if params_file != "params.yaml":
+        raise ReleaseError("the release flow reads params.yaml; copy a profile over it instead")
+    params = load_params(root / params_file)  # fail at once, naming the key, on bad parameters
+    if tag:
+        ensure_releasable(root, params.publish.version)
+
+
 @flow(name="release", log_prints=True)
 def release(
     params_file: str = "params.yaml", root: str | None = None, tag: bool = False
@@ -131,11 +143,9 @@ def release(
     Tagging records the dataset hashes, pushes the outputs to the DVC remote, commits
     ``dvc.lock`` and tags it with ``publish.version`` (the version the Hub tag carries too).
     """
-    if params_file != "params.yaml":  # DVC stages read params.yaml, whatever the flow is told
-        raise ReleaseError("the release flow reads params.yaml; copy a profile over it instead")
-    plan = Plan.load(Path(root or Path.cwd()).resolve())
-    if tag:
-        ensure_releasable(plan.root, load_params(plan.root / params_file).publish.version)
+    workspace = Path(root or Path.cwd()).resolve()
+    check_release(workspace, params_file, tag)
+    plan = Plan.load(workspace)
     summary: list[tuple[str, str, float]] = []
     try:
         _run(plan, "fetch", summary)
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tag", action="store_true", help="make a release: tag, commit dvc.lock, dvc push")
     args = parser.parse_args(argv)
     try:
+        check_release(Path.cwd(), tag=args.tag)
         release(tag=args.tag)
     except (StageFailed, ReleaseError, ValueError) as exc:
         print(f"release failed: {exc}", file=sys.stderr)

@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path.cwd()
     try:
         if args.command == "release":
-            from flows.release import release
+            from flows.release import check_release, release
 
+            check_release(root, args.params, args.tag)  # refusals before Prefect starts: one line each
             release(params_file=args.params, tag=args.tag)
             return 0
         if args.command == "reproduce":

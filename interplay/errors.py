@@ -20,6 +20,10 @@ class BadRecordError(ValueError):
         self.detail = detail
         super().__init__(f"{self.path}:{line}: field '{field}': {detail} ({reason})")
 
+    def at(self, path: str | Path) -> BadRecordError:
+        """The same error naming ``path``: the user's file rather than the workspace's copy of it."""
+        return BadRecordError(path, self.line, self.field, self.reason, self.detail)
+
 
 class FetchError(RuntimeError):
     """The corpus could not be obtained; the message says how to use a local copy instead."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from interplay.params_file import ParamsError, read_params_mapping
 
 
 class _Section(BaseModel):
@@ -353,21 +354,10 @@ class Params(_Section):
         return self
 
 
-class ParamsError(ValueError):
-    """A params file that cannot be used; the message names the file and each bad key."""
-
-
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate a params file; unknown keys and bad values fail here, by name."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ParamsError(f"{path}: no such params file") from exc
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections at the top level")
+    raw = read_params_mapping(path)
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

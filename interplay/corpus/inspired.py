@@ -25,11 +25,17 @@ from pathlib import Path
 from interplay.corpus.catalog import Catalog
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
-from interplay.textmatch import text_names_title
+from interplay.textmatch import names_title
 
 SOURCE = "inspired"
 PATTERNS = ("*.tsv",)
 REQUIRED_COLUMNS = ("dialog_id", "speaker", "text", "movies", "genres", "people_names", "coarse_label")
+#: The authors' dialogue files (``data/dialog_data/`` of sweetpeach/Inspired): read by name, so
+#: that one with a broken header fails naming the missing columns instead of being passed over.
+DIALOGUE_FILES = ("train.tsv", "dev.tsv", "test.tsv")
+#: Any other TSV is a dialogue file when its header has these columns; the rest of the release
+#: (``movie_database.tsv``, the survey tables, which also have ``dialog_id``) is not.
+UTTERANCE_COLUMNS = ("dialog_id", "speaker", "text")
 _ROLES: dict[str, Role] = {"SEEKER": "user", "RECOMMENDER": "recommender"}
 
 
@@ -75,7 +81,7 @@ def build_dialogue(
             if item is None:
                 quirks.append("unlinked_title")
                 continue
-            if not (text_names_title(text, title, threshold) or text_names_title(text, item.name, threshold)):
+            if not (names_title(text, title, threshold) or names_title(text, item.name, threshold)):
                 quirks.append("title_not_in_text")
                 continue
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
@@ -115,6 +121,18 @@ def build_dialogue(
         raw_line=rows[0][0],
         quirks=tuple(quirks),
     )
+
+
+def not_a_dialogue_file(path: Path) -> str | None:
+    """Why ``path`` is not one of INSPIRED's dialogue files, or None when it is (by name or header)."""
+    if path.name.lower() in DIALOGUE_FILES:
+        return None
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace").rstrip("\r\n").split("\t")
+    missing = [c for c in UTTERANCE_COLUMNS if c not in header]
+    if missing:
+        return f"not a dialogue file: its header has no {', '.join(missing)} column"
+    return None
 
 
 def read_inspired(

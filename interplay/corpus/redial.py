@@ -175,6 +175,15 @@ def _parse(record: Any, catalog: Catalog, path: str, line: int) -> Dialogue:
     )
 
 
+def json_problem(exc: json.JSONDecodeError, text: str) -> str:
+    """``json``'s reason on one line: its messages end in "at" ("Unterminated string starting at")
+    or not ("Expecting value"), and a line that stops mid-record is said to be truncated."""
+    where = f"{exc.msg} column {exc.colno}" if exc.msg.endswith(" at") else f"{exc.msg} at column {exc.colno}"
+    if exc.msg.startswith("Unterminated string") or exc.pos >= len(text):
+        return f"invalid JSON: {where}; the line ends before the record does (truncated?)"
+    return f"invalid JSON: {where}"
+
+
 def read_redial(
     path: Path, catalog: Catalog, match_threshold: float = 90.0
 ) -> Iterator[Dialogue | BadRecordError]:
@@ -195,12 +204,11 @@ def read_redial(
                     name, line_no, "(line)", "undecodable", f"not UTF-8 at byte {exc.start}"
                 )
                 continue
+            text = text.rstrip("\r\n")  # else a cut-off string reads as "Invalid control character"
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield BadRecordError(
-                    name, line_no, "(line)", "malformed_json", f"invalid JSON: {exc.msg} at column {exc.colno}"
-                )
+                yield BadRecordError(name, line_no, "(line)", "malformed_json", json_problem(exc, text))
                 continue
             try:
                 yield parse_record(record, catalog, name, line_no)

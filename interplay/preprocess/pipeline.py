@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from interplay.corpus.catalog import Catalog, load_catalog
-from interplay.corpus.readers import get_reader
+from interplay.corpus.readers import CorpusReader, get_reader
 from interplay.corpus.schema import Dialogue
 from interplay.errors import BadRecordError
 from interplay.grounding.notes import Grounder, training_candidate_notes, training_item_notes
@@ -27,7 +28,7 @@ from interplay.params import Params
 from interplay.preprocess.normalize import normalize_dialogue
 from interplay.preprocess.profiles import Profile, build_profile
 from interplay.preprocess.sft import ChatMessage, recommender_example, user_example
-from interplay.preprocess.splits import assign_split, ships_test_file
+from interplay.preprocess.splits import assign_split, plan_splits
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +57,41 @@ def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
     return {k: counter[k] for k in sorted(counter)}
 
 
+def _records(
+    reader: CorpusReader, path: Path, shown: Path, catalog: Catalog, threshold: float
+) -> Iterator[Dialogue | BadRecordError]:
+    """The reader's records of ``path``; an error that stops the whole file names ``shown`` too."""
+    try:
+        yield from reader.read(path, catalog, threshold)
+    except BadRecordError as exc:
+        raise exc.at(shown) from None
+
+
 def read_dialogues(
-    corpus_dir: Path, catalog: Catalog, params: Params
+    corpus_dir: Path, catalog: Catalog, params: Params, origin: Path | None = None
 ) -> tuple[list[Dialogue], dict[str, Any]]:
-    """Read, normalize and split every dialogue file; returns the dialogues and the accounting."""
+    """Read, normalize and split every dialogue file; returns the dialogues and the accounting.
+
+    ``origin`` is the folder the files of ``corpus_dir`` were copied from (``corpus.local_dir``):
+    errors name the user's file there, not the workspace's copy of it.
+    """
     reader = get_reader(params.corpus.name)
-    files = reader.files(corpus_dir)
+    found = reader.files(corpus_dir)
+    for rel, reason in found.ignored.items():
+        log.info("%s: ignored, %s", rel, reason)
+    files = found.dialogues
     if not files:
+        ignored = f" ({len(found.ignored)} other files ignored)" if found.ignored else ""
         raise FileNotFoundError(
-            f"{corpus_dir}: no {params.corpus.name} files ({', '.join(reader.patterns)}); run the fetch stage"
+            f"{corpus_dir}: no {params.corpus.name} dialogue files ({', '.join(reader.patterns)}){ignored}; "
+            "run the fetch stage"
         )
     pre = params.preprocess
-    has_test = ships_test_file(files)
+    plan = plan_splits(files)
+    log.info(
+        "reading %s",
+        ", ".join(f"{f.relative_to(corpus_dir).as_posix()} ({plan.describe(f)})" for f in files),
+    )
     seen: dict[str, str] = {}
     dialogues: list[Dialogue] = []
     per_file: dict[str, Any] = {}
@@ -75,10 +99,11 @@ def read_dialogues(
     quirk_total: Counter[str] = Counter()
     for path in files:
         rel = path.relative_to(corpus_dir).as_posix()
+        shown = origin / rel if origin is not None else path
         read = 0
         skipped: Counter[str] = Counter()
         kept: list[Dialogue] = []
-        records = reader.read(path, catalog, pre.title_match_threshold)
+        records = _records(reader, path, shown, catalog, pre.title_match_threshold)
         for record in tqdm(records, desc=rel, unit=" dialogues", disable=None, leave=False):
             read += 1
             try:
@@ -91,20 +116,23 @@ def read_dialogues(
                         f"{dialogue.dialogue_id} was already read at {seen[dialogue.dialogue_id]}",
                     )
             except BadRecordError as exc:
+                exc = exc.at(shown)
                 if pre.on_bad_record == "fail":
-                    raise
+                    raise exc from None
                 skipped[exc.reason] += 1
                 log.warning("skipping bad record: %s", exc)
                 continue
             if pre.max_dialogues_per_file is not None and len(kept) >= pre.max_dialogues_per_file:
                 skipped[LIMIT_REASON] += 1
                 continue
-            seen[dialogue.dialogue_id] = f"{path}:{dialogue.raw_line}"
-            split = assign_split(dialogue.dialogue_id, path, params.seed, pre.splits, has_test)
+            seen[dialogue.dialogue_id] = f"{shown}:{dialogue.raw_line}"
+            split = assign_split(dialogue.dialogue_id, path, params.seed, pre.splits, plan)
             kept.append(replace(dialogue, split=split))
             quirk_records.update(set(dialogue.quirks))
             quirk_total.update(dialogue.quirks)
-        per_file[rel] = {"read": read, "kept": len(kept), "skipped": _sorted_counts(skipped)}
+        per_file[rel] = {
+            "read": read, "kept": len(kept), "skipped": _sorted_counts(skipped), "split": plan.describe(path)
+        }
         dialogues.extend(kept)
         log.info("%s: %d read, %d kept, skipped %s", rel, read, len(kept), dict(skipped))
     total_skipped: Counter[str] = Counter()
@@ -119,15 +147,18 @@ def read_dialogues(
         },
         "quirks": _sorted_counts(quirk_records),
         "quirk_occurrences": _sorted_counts(quirk_total),
-        "corpus_ships_test_file": has_test,
+        "corpus_ships_test_file": plan.ships_test_file,
+        "ignored_files": found.ignored,
     }
     return dialogues, accounting
 
 
-def preprocess_corpus(corpus_dir: Path, catalog_dir: Path, params: Params) -> PreprocessResult:
+def preprocess_corpus(
+    corpus_dir: Path, catalog_dir: Path, params: Params, origin: Path | None = None
+) -> PreprocessResult:
     """Everything the preprocess stage produces, in memory; nothing is written."""
     catalog = load_catalog(catalog_dir)
-    dialogues, accounting = read_dialogues(corpus_dir, catalog, params)
+    dialogues, accounting = read_dialogues(corpus_dir, catalog, params, origin)
     pre = params.preprocess
 
     profiles: list[Profile] = []
@@ -190,5 +221,6 @@ def preprocess_corpus(corpus_dir: Path, catalog_dir: Path, params: Params) -> Pr
 
 
 def preprocess_raw(raw_dir: Path, params: Params) -> PreprocessResult:
-    """:func:`preprocess_corpus` on the fetch stage's layout (``corpus/`` and ``catalog/``)."""
-    return preprocess_corpus(raw_dir / "corpus", raw_dir / "catalog", params)
+    """:func:`preprocess_corpus` on the fetch stage's layout (``corpus/`` and ``catalog/``); the
+    corpus files are copies of those in ``corpus.local_dir``, which errors name."""
+    return preprocess_corpus(raw_dir / "corpus", raw_dir / "catalog", params, Path(params.corpus.local_dir))
