@@ -62,9 +62,13 @@ def _reproduce(root: Path, version: str, workspace: Path | None, rebuild: bool) 
     from interplay.releases import default_workspace, reproduce
 
     result = reproduce(root, version, workspace or default_workspace(root, version), rebuild)
-    for path, expected in sorted(result.expected.items()):
+    why = {difference.path: difference.verdict for difference in result.differences}
+    for path in sorted(result.expected.keys() | result.actual.keys()):
         actual = result.actual.get(path, "missing")
-        print(f"{'ok      ' if actual == expected else 'DIFFERS '} {path}  {actual[:16]}")
+        same = result.expected.get(path) == actual
+        print(f"{'ok      ' if same else 'DIFFERS '} {path}  {actual[:16]}")
+        if not same:
+            print(f"         {why.get(path, 'differs')}")
     verdict = "identical to" if result.identical else "DIFFERENT from"
     print(f"{version} reproduced in {result.workspace}: dataset files {verdict} the release")
     return 0 if result.identical else 1

@@ -5,7 +5,9 @@ After the release flow has run every stage, :func:`record_release` writes
 :func:`tag_release` pushes the outputs to the DVC remote, commits ``dvc.lock``, the params and that
 record, and tags the commit with the version. :func:`reproduce` goes the other way: it checks the
 tag out into a scratch workspace, obtains the outputs (``dvc pull``, or a full ``dvc repro`` with
-``rebuild``) and compares the dataset files' hashes with the record.
+``rebuild``) and compares the dataset files' hashes with the record; where they differ, it
+compares the rows with the release's own files (:mod:`interplay.release_diff`) and says which
+files differ and whether the dialogue texts or only the model ids changed.
 
 The input fingerprint is the publish stage's chained key (corpus checksum, parameters and code of
 every stage) computed without ``publish.version``: it answers "did any input change since the last
@@ -19,6 +21,7 @@ import logging
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ import yaml
 
 from interplay.env import stage_env
 from interplay.hashing import sha256_file
+from interplay.release_diff import FileDifference, compare_tables
 from interplay.stage_keys import load_stages, stage_keys
 
 log = logging.getLogger(__name__)
@@ -146,6 +150,8 @@ class Reproduction:
     workspace: Path
     expected: dict[str, str]
     actual: dict[str, str]
+    #: Why each file that is not the release's bytes differs (empty when identical).
+    differences: tuple[FileDifference, ...] = ()
 
     @property
     def identical(self) -> bool:
@@ -181,4 +187,33 @@ def reproduce(root: Path, version: str, workspace: Path, rebuild: bool = False) 
         _run(_dvc("repro", "--force"), workspace)
     else:
         _run(_dvc("pull"), workspace)
-    return Reproduction(version, workspace, expected, dataset_hashes(workspace))
+    actual = dataset_hashes(workspace)
+    return Reproduction(version, workspace, expected, actual, explain_differences(root, version, workspace, expected, actual))
+
+
+def explain_differences(
+    root: Path, version: str, workspace: Path, expected: dict[str, str], actual: dict[str, str]
+) -> tuple[FileDifference, ...]:
+    """Each dataset file whose hash is not the release's, compared row by row with the release's
+    copy (``dvc get`` of the tag: the project's cache or its DVC remote)."""
+    import pyarrow.parquet as pq
+
+    differing = sorted(path for path in expected.keys() | actual.keys() if expected.get(path) != actual.get(path))
+    if not differing:
+        return ()
+    with tempfile.TemporaryDirectory() as tmp:
+        released = Path(tmp) / "data"
+        try:
+            _run(_dvc("get", str(root.resolve()), DATASET_FILES.as_posix(), "--rev", version, "-o", str(released)), root)
+        except ReleaseError as exc:
+            reason = str(exc).splitlines()[0]
+            return tuple(FileDifference(path, f"differs; the release's copy to compare rows with is not available ({reason})")
+                         for path in differing)
+        differences = []
+        for path in differing:
+            old = released / Path(path).relative_to(DATASET_FILES)
+            new = workspace / path
+            differences.append(compare_tables(
+                path, pq.read_table(old) if old.is_file() else None, pq.read_table(new) if new.is_file() else None
+            ))
+    return tuple(differences)

@@ -6,8 +6,9 @@ exactly when the stage's outputs could change:
 - the stage's command;
 - the values of the parameters the stage declares in ``dvc.yaml`` (only those: a stage that does
   not declare ``finetune`` is not invalidated by a new learning rate). Parameters that do not
-  change the data (download timeout, progress intervals, device) are left out by not declaring
-  them in ``dvc.yaml`` — one list serves DVC and this key alike, so the two never disagree;
+  change the data (download timeout, checkpoint interval, where shards run) are listed once, in
+  :data:`interplay.runtime_keys.RUNTIME_KEYS`; ``dvc.yaml`` declares none of them (a test checks
+  it) and a declared section's value is taken without them, so DVC and this key never disagree;
 - for each dependency that another stage makes, that stage's key (chaining, as DataDreamer does:
   changing preprocessing invalidates fine-tuning and everything after it, and nothing before);
 - for each other dependency — code modules, the raw corpus directory — the hash of its content.
@@ -30,7 +31,9 @@ from typing import Any
 
 import yaml
 
-KEY_SCHEME_VERSION = 1
+from interplay.runtime_keys import without_runtime
+
+KEY_SCHEME_VERSION = 2
 
 _TEMPLATE = re.compile(r"\$\{\s*([\w.\-]+)\s*\}")
 
@@ -150,7 +153,7 @@ def stage_keys(root: Path, stages: dict[str, StageSpec], params: dict[str, Any])
             "scheme": KEY_SCHEME_VERSION,
             "stage": name,
             "cmd": spec.cmd,
-            "params": {key: _lookup(params, key) for key in spec.params},
+            "params": {key: without_runtime(key, _lookup(params, key)) for key in spec.params},
             "deps": deps,
         }
         blob = json.dumps(identity, sort_keys=True, default=str).encode()

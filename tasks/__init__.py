@@ -1,0 +1,1 @@
+"""Stage entry points: one thin module per ``dvc.yaml`` stage, each with ``run(params, root)``."""

@@ -153,6 +153,9 @@ def materialize_base(
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     model.save_pretrained(out_dir, safe_serialization=True)
+    # transformers writes the load's own options into tokenizer_config.json; ``local_files_only``
+    # follows HF_HUB_OFFLINE, which would make the folder (and its DVC hash) depend on the shell.
+    tokenizer.init_kwargs.pop("local_files_only", None)
     tokenizer.save_pretrained(out_dir)
     record = {
         "spec": spec,

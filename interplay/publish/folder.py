@@ -32,6 +32,7 @@ from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.params import Params
 from interplay.publish.card import ENUMERATED_COLUMNS, CardInputs, SplitInfo, render_card
 from interplay.publish.errors import PublishError
+from interplay.runtime_keys import without_runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,9 @@ SPLIT_ORDER = ("train", "validation", "test")
 OWN_STAGE = "publish"
 #: Example dialogues shown in the card.
 CARD_EXAMPLES = 3
-#: Params sections shown in the card, and keys of them that do not shape the data.
+#: Params sections shown in the card (without the keys that do not shape the data,
+#: :data:`interplay.runtime_keys.RUNTIME_KEYS`).
 CARD_SECTIONS = ("model", "preprocess", "finetune", "simulation")
-RUNTIME_KEYS = frozenset({"checkpoint_dir", "task_runner", "dask_address", "save_steps", "eval_batch_size"})
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def _parameters(params: Params) -> dict[str, Any]:
         section = getattr(params, name, None)
         if section is not None:
             values = section.model_dump(mode="json")
-            out[name] = {k: _prune(v) for k, v in values.items() if k not in RUNTIME_KEYS}
+            out[name] = {k: _prune(v) for k, v in without_runtime(name, values).items()}
     return out
 
 

@@ -19,11 +19,13 @@ from interplay.grounding.notes import Grounder
 from interplay.params import Params
 from interplay.preprocess.artifacts import read_catalog as read_catalog_table
 from interplay.preprocess.artifacts import read_dialogues
+from interplay.runtime_keys import section_keys
 from interplay.simulation import shards
 from interplay.simulation.engine import EngineSettings
 from interplay.simulation.records import DIALOGUE_SCHEMA
 from interplay.simulation.run import ShardJob, log_resume, select_profiles, simulate_locally
 from interplay.simulation.runtime import Variant, load_players, model_identities
+from interplay.stage_code import PROJECT_ROOT, stage_code
 from interplay.stage_keys import content_hash
 from interplay.textmatch import TitleIndex
 
@@ -45,18 +47,17 @@ def read_catalog(root: Path) -> tuple[TitleIndex, dict[str, str]]:
     return index, {r["item_id"]: r["title"] for r in rows}
 
 
-#: Simulation keys that do not decide a variant's dialogues (where they run, or another variant's
-#: count); everything else, ``batch_size`` included (it decides what is sampled together), does.
-_NOT_DECIDING: dict[str, set[str]] = {
-    "interplay": {"task_runner", "dask_address", "zero_shot", "reference_dependent"},
-    "zero_shot": {"task_runner", "dask_address", "num_profiles", "reference_dependent"},
-    "reference_dependent": {"task_runner", "dask_address", "num_profiles", "zero_shot"},
+#: Simulation keys that do not decide a variant's dialogues besides the runtime-only ones of
+#: :data:`interplay.runtime_keys.RUNTIME_KEYS`: another variant's settings, or (for a baseline) the
+#: Interplay count. Everything else, ``batch_size`` included (it decides what is sampled
+#: together), does.
+_OTHER_VARIANTS: dict[str, set[str]] = {
+    "interplay": {"zero_shot", "reference_dependent"},
+    "zero_shot": {"num_profiles", "reference_dependent"},
+    "reference_dependent": {"num_profiles", "zero_shot"},
 }
-#: The code a simulation's dialogues depend on: a change starts the shards afresh.
-_CODE = (
-    "interplay/simulation", "interplay/prompts.py", "interplay/textmatch.py", "interplay/training/chat.py",
-    "interplay/end_marker.py", "interplay/precision.py", "interplay/grounding",
-)
+#: The stage whose code runs each variant: the shards hash that stage's import closure.
+_STAGE_OF = {"interplay": "simulate"}
 
 
 def params_hash(params: Params, variant: str) -> str:
@@ -64,7 +65,7 @@ def params_hash(params: Params, variant: str) -> str:
     return shards.run_identity(
         {
             "seed": params.seed,
-            "simulation": params.simulation.model_dump(exclude=_NOT_DECIDING[variant]),
+            "simulation": params.simulation.model_dump(exclude=_not_deciding(variant)),
             "retriever": params.retriever.model_dump() if variant == "interplay" else None,
             "end_marker": params.preprocess.end_marker,
             "match": params.preprocess.title_match_threshold,
@@ -72,9 +73,20 @@ def params_hash(params: Params, variant: str) -> str:
     )
 
 
-def code_version() -> str:
-    package = Path(__file__).resolve().parents[2]
-    return shards.run_identity({path: content_hash(package / path) for path in _CODE})
+def _not_deciding(variant: str) -> set[str]:
+    return set(section_keys("simulation")) | _OTHER_VARIANTS[variant]
+
+
+def code_version(variant: str) -> str:
+    """The hash of the code the variant's stage runs (its import closure, as ``dvc.yaml``
+    declares it): any edit a rerun of the stage would execute starts the shards afresh."""
+    files = stage_code(PROJECT_ROOT, stage_of(variant))
+    return shards.run_identity({path: content_hash(PROJECT_ROOT / path) for path in files})
+
+
+def stage_of(variant: str) -> str:
+    """The ``dvc.yaml`` stage that simulates ``variant``."""
+    return _STAGE_OF.get(variant, "baselines")
 
 
 def grounder(params: Params, root: Path, variant: Variant) -> Grounder | None:
@@ -114,7 +126,7 @@ def simulate_pairs(params: Params, root: Path, variant: Variant, count: int | No
     )
     identity = shards.run_identity(
         {"job": job.params_hash, "models": job.models, "profiles": [p["profile_id"] for p in profiles],
-         "code": code_version(), "train": content_hash(root / DIALOGUES) if job.engine.grounder else None}
+         "code": code_version(variant), "train": content_hash(root / DIALOGUES) if job.engine.grounder else None}
     )
     work_dir = root / WORK / variant / identity
     plan = shards.cut(profiles, settings.shard_size)

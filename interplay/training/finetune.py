@@ -306,8 +306,12 @@ def train_adapter(
     logger.info("validation loss after: %.4f (before %.4f)", after["loss"], before["loss"])
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    if base_reference is not None:
+    if base_reference is not None:  # no absolute path in the adapter: its bytes (and DVC hash)
+        # must not depend on where the checkout lives. peft writes the config's field and, in
+        # the README.md card it generates, the base model's and its config's ``name_or_path``.
         peft_model.peft_config["default"].base_model_name_or_path = base_reference
+        base = peft_model.get_base_model()
+        base.name_or_path = base.config.name_or_path = base_reference
     peft_model.save_pretrained(str(out_dir), safe_serialization=True)
     # A finished run leaves no checkpoint behind: a later run (new code, say) must train, not
     # "resume" at its last step and save the old adapter again.

@@ -19,6 +19,9 @@ from interplay.training.finetune import load_base, train_adapter
 logger = logging.getLogger(__name__)
 
 BASE_ROOT = Path("models/base")
+#: Measurements of the run, not of its result: returned (benchmarks read them) and logged, but
+#: left out of ``metrics.json``, a DVC output that must be byte-identical for the same inputs.
+WALL_CLOCK_KEYS = ("train_seconds", "supervised_tokens_per_second")
 
 
 def sft_path(root: Path, role: FinetuneRole, split: str) -> Path:
@@ -56,7 +59,12 @@ def finetune_role(params: Params, root: Path, role: FinetuneRole) -> dict[str, A
         base_reference=str(base_dir.relative_to(root)) if base_dir.is_relative_to(root) else str(base_dir),
     )
     metrics["base_weights_sha256"] = provenance["weights_sha256"]
-    (root / "models" / role / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", "utf-8")
+    recorded = {key: value for key, value in metrics.items() if key not in WALL_CLOCK_KEYS}
+    (root / "models" / role / "metrics.json").write_text(json.dumps(recorded, indent=2) + "\n", "utf-8")
+    logger.info(
+        "%s: trained in %.1f s (%.1f supervised tokens/s)",
+        role, metrics["train_seconds"], metrics["supervised_tokens_per_second"],
+    )
     return metrics
 
 
