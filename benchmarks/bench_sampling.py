@@ -37,7 +37,8 @@ from interplay.params import SamplingParams, load_params  # noqa: E402
 from interplay.simulation.engine import RolePlayer  # noqa: E402
 from interplay.simulation.run import ShardJob, select_profiles, simulate_shard  # noqa: E402
 from interplay.simulation.runtime import load_players  # noqa: E402
-from interplay.simulation.stage import engine_settings, read_catalog, read_profiles  # noqa: E402
+from interplay.simulation.inputs import read_catalog, read_profiles  # noqa: E402
+from interplay.simulation.stage import engine_settings  # noqa: E402
 
 #: name -> sampling of both roles. "before" is the default this benchmark replaced. 40 new tokens
 #: cover 95% of real test turns (SmolLM2 tokens: p90 32-33, p95 40-41 for either role), 32 cover 90%.
@@ -95,7 +96,7 @@ def main() -> None:
         setting = SamplingParams(**sampling)
         players = {role: RolePlayer(p.generator, p.adapter, setting, p.view) for role, p in loaded.players.items()}
         job = ShardJob("interplay", params.seed, params.simulation.user_opens_share,
-                       engine_settings(params, "interplay"), titles, loaded.identities, "bench")
+                       engine_settings(params, "interplay"), titles, loaded.identities, "bench", len(profiles))
         started = time.perf_counter()
         table, tokens = simulate_shard(job, 0, profiles, players, index)
         seconds = time.perf_counter() - started

@@ -41,6 +41,7 @@ apply_offline_defaults(ROOT)
 import torch  # noqa: E402
 
 from interplay.params import PACKAGED_BASE_MODEL, SamplingParams  # noqa: E402
+from interplay.preprocess.profiles import Profile  # noqa: E402
 from interplay.simulation.conversation import Conversation  # noqa: E402
 from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator, reply_length, run_conversations  # noqa: E402
 from interplay.textmatch import TitleIndex  # noqa: E402
@@ -48,16 +49,16 @@ from interplay.textmatch import TitleIndex  # noqa: E402
 INDEX = TitleIndex.build([("1", "Zebra Quest", 1999)])
 
 
-def profiles(n: int) -> list[dict]:
+def profiles(n: int) -> list[Profile]:
     genres = ["comedy", "horror", "drama", "science fiction", "romance", "thriller", "animation", "crime"]
     return [
-        {
-            "profile_id": f"b{i:04d}", "split": "test",
+        Profile.from_row({
+            "profile_id": f"b{i:04d}", "dialogue_id": f"d{i:04d}", "split": "test",
             "preference_summary": f"You love {genres[i % 8]} movies and funny dialogue; you did not enjoy slow films.",
             "target_attributes": {}, "target_attributes_text": f"A {genres[(i + 3) % 8]} movie from the {1970 + 10 * (i % 5)}s.",
             "target_item_ids": ["1"], "target_titles": ["Zebra Quest (1999)"],
             "opening_role": "recommender",
-        }
+        })
         for i in range(n)
     ]
 
@@ -162,15 +163,15 @@ from tiny_lm import save_tiny
 from interplay.training.finetune import load_base
 from interplay.params import SamplingParams
 from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator
-from interplay.simulation.run import ShardJob, simulate_to_file
+from interplay.simulation.run import ShardJob, in_process, simulate_to_file
 sys.path.insert(0, {root!r} + '/benchmarks')
 from bench_simulation import profiles, INDEX
 model, tok = load_base(save_tiny(Path({tmp!r}) / 'tiny'))
 gen = TurnGenerator(model.eval(), tok, 256)
 s = SamplingParams(max_new_tokens=8)
 players = {{r: RolePlayer(gen, None, s) for r in ('user', 'recommender')}}
-job = ShardJob('interplay', 0, None, EngineSettings(batch_size=16, max_turns=6, end_marker='[END]'), {{}}, {{'user': 'u', 'recommender': 'r'}}, 'h')
-simulate_to_file(job, profiles({n}), 32, players, INDEX, Path({tmp!r}) / 'work', Path({tmp!r}) / 'out.parquet')
+job = ShardJob('interplay', 0, None, EngineSettings(batch_size=16, max_turns=6, end_marker='[END]'), {{}}, {{'user': 'u', 'recommender': 'r'}}, 'h', 32)
+simulate_to_file(job, profiles({n}), in_process(job, players, INDEX), Path({tmp!r}) / 'work', Path({tmp!r}) / 'out.parquet')
 print(next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:')))
 """
 

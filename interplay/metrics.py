@@ -19,9 +19,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from interplay.rows import ROLES
 from interplay.textmatch import names_title
 
-ROLES: tuple[str, str] = ("user", "recommender")
 OUTCOMES: tuple[str, ...] = ("accepted", "gave_up", "max_turns", "error")
 ATTRIBUTE_FIELDS: tuple[str, ...] = ("genres", "decade", "directors", "actors")
 #: The n of the distinct-n metrics.

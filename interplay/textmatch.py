@@ -112,29 +112,53 @@ def title_score(text: str, title: str) -> float:
     return float(best[1]) if best else 0.0
 
 
-def text_names_title(text: str, title: str, threshold: float = 90.0) -> bool:
-    """Whether ``text`` names ``title`` (normalized fuzzy score at or above ``threshold``)."""
-    return title_score(text, title) >= threshold
+#: What may stand before a word that starts a sentence (so its capital says nothing).
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n])[\s\"'“‘(\[*_-]*$")
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+_YEAR_AFTER = re.compile(r"\s*\(\s*\d{4}\s*\)")
+_NAME_GOES_ON = re.compile(r"[ \t]+[A-Z0-9]")
+
+
+def _written_as_title(text: str, name: str) -> bool:
+    """Whether ``text`` writes the everyday-word title ``name`` as a title: followed by a year
+    (``It (2017)``, any case; as for any title, the year is not compared), in quotes (``"Up"``),
+    or capitalized as the title is inside a sentence (``we watched Up``; not ``what's up``, nor a
+    sentence that starts with ``It was``). A longer name that starts with it (``Saw III``) names
+    it, as for any title."""
+    if not name.strip():
+        return False
+    for match in re.finditer(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text, flags=re.IGNORECASE):
+        before, after = text[: match.start()], text[match.end() :]
+        if _YEAR_AFTER.match(after):
+            return True
+        opening = before[-1:]
+        if opening in _QUOTES and after.startswith(_QUOTES[opening]):
+            return True
+        if match.group(0) == name and name[:1].isupper():
+            # Inside a sentence a capital marks a name; at its start only when the name goes on
+            # ("Saw III", "It Comes at Night"), not in "It was great".
+            if not _SENTENCE_START.search(before) or _NAME_GOES_ON.match(after):
+                return True
+    return False
 
 
 def names_title(text: str, title: str, threshold: float = 90.0) -> bool:
-    """The SPEC's "a turn names a title" (leakage): normalized fuzzy score >= ``threshold``.
+    """The one rule for "this text names this title": the ``leakage_rate`` metric, the seed
+    profiles' leak filter and the simulation's leak guard all call it.
 
-    Titles that are everyday words ("It", "Up", "Her") would match ordinary prose exactly; for
-    them the text must carry the title with its year (``It (2017)``), as titles are rendered.
+    A title is named when the normalized fuzzy score (:func:`title_score`) reaches ``threshold``.
+    Titles that are everyday words or shorter than four characters ("It", "Up", "Her",
+    :func:`is_short_title`) would match ordinary prose, so for them only a title written as one
+    counts: with its year, in quotes, or capitalized inside a sentence (:func:`_written_as_title`).
     """
-    name, year = split_title_year(title)
     if is_short_title(normalize_title(title)):
-        if year is None:
-            return False
-        pattern = r"(?<!\w)" + re.escape(name) + r"\s*\(\s*" + str(year) + r"\s*\)"
-        return re.search(pattern, text, flags=re.IGNORECASE) is not None
+        return _written_as_title(text, split_title_year(title)[0])
     return title_score(text, title) >= threshold
 
 
 def names_any_title(text: str, titles: Iterable[str], threshold: float = 90.0) -> list[str]:
     """The titles among ``titles`` that ``text`` names, in the order given."""
-    return [title for title in titles if text_names_title(text, title, threshold)]
+    return [title for title in titles if names_title(text, title, threshold)]
 
 
 @dataclass(frozen=True)

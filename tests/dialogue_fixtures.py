@@ -7,6 +7,10 @@ from typing import Any
 
 ATTRS_COMEDY = {"genres": ["comedy"], "decade": "2000s", "directors": ["Jay Chandrasekhar"], "actors": []}
 ATTRS_HORROR = {"genres": ["horror"], "decade": "1980s", "directors": [], "actors": ["Jack Nicholson"]}
+_ROLE_SAMPLING = {"temperature": 0.7, "top_p": 0.9, "top_k": 50, "repetition_penalty": 1.1,
+                  "no_repeat_ngram_size": 4, "max_new_tokens": 40}
+SAMPLING = {"shard_size": 32, "batch_size": 16, "max_turns": 16, "max_context_tokens": 768,
+            "user": _ROLE_SAMPLING, "recommender": _ROLE_SAMPLING}
 
 #: A tiny catalog: item_id -> metadata (as evaluation reads it from catalog.parquet).
 CATALOG = [
@@ -48,6 +52,7 @@ def dialogue(
         "split": "test",
         "messages": [_msg(r, c) for r, c in messages],
         "item_mentions": item_mentions,
+        "candidates": [],
         "profile_id": f"p-{dialogue_id}",
         "preference_summary": "You love goofy comedies.",
         "target_attributes": copy.deepcopy(attributes or ATTRS_COMEDY),
@@ -60,6 +65,9 @@ def dialogue(
         "termination_reason": "end_marker" if outcome == "accepted" else outcome,
         "num_turns": len(messages),
         "seed": 13,
+        "shard": 0,
+        "shard_seed": 2890156,
+        "sampling": copy.deepcopy(SAMPLING),
         "user_model": "user-adapter",
         "recommender_model": "recommender-adapter",
         "params_hash": "abc123",

@@ -12,7 +12,7 @@ from interplay.params import Params
 from interplay.preprocess.artifacts import write_outputs
 from interplay.preprocess.pipeline import PreprocessResult, preprocess_corpus
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT
-from interplay.textmatch import text_names_title
+from interplay.textmatch import names_title
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_no_target_title_in_any_summary_or_attribute_text(redial: PreprocessResu
         both = f"{p.preference_summary} {p.target_attributes_text}"
         for title in p.target_titles:
             for text in (p.preference_summary, p.target_attributes_text, both):
-                assert not text_names_title(text, title, pre.title_match_threshold), (p.profile_id, title)
+                assert not names_title(text, title, pre.title_match_threshold), (p.profile_id, title)
     assert redial.report["title_removals"]["total"] > 0
 
 

@@ -7,16 +7,18 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from interplay.params import SamplingParams
+from interplay.preprocess.profiles import Profile
 from interplay.simulation import shards
 from interplay.simulation.conversation import Conversation, add_turn, outcome
 from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator
 from interplay.simulation.linking import link_titles
-from interplay.simulation.run import ShardJob, opening_role, select_profiles, simulate_to_file
+from interplay.simulation.run import ShardJob, in_process, opening_role, select_profiles, simulate_to_file
 from interplay.textmatch import TitleIndex
 
 SECRET = "zanzibar-velvet"  # a string only the profile holds
@@ -27,8 +29,8 @@ TITLES = {"1": "Zebra Quest (1999)", "2": "Moon Harbor (2004)", "3": "The Shinin
 SAMPLING = SamplingParams(temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=8, no_repeat_ngram_size=0)
 
 
-def profile(i: int) -> dict:
-    return {
+def profile(i: int) -> Profile:
+    return Profile.from_row({
         "profile_id": f"p{i:03d}",
         "dialogue_id": f"d{i:03d}",
         "split": "test",
@@ -38,7 +40,7 @@ def profile(i: int) -> dict:
         "target_item_ids": ["1"],
         "target_titles": ["Zebra Quest (1999)"],
         "opening_role": "recommender" if i % 3 else "user",
-    }
+    })
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +66,15 @@ def players_for(model_dir: Path) -> dict:
     return {role: RolePlayer(generator, role, SAMPLING) for role in ("user", "recommender")}
 
 
-def job(seed: int = 7) -> ShardJob:
+def job(seed: int = 7, shard_size: int = 2) -> ShardJob:
     settings = EngineSettings(batch_size=4, max_turns=6, end_marker="[END]")
-    return ShardJob("interplay", seed, None, settings, TITLES, {"user": "u", "recommender": "r"}, "h")
+    return ShardJob("interplay", seed, None, settings, TITLES, {"user": "u", "recommender": "r"}, "h", shard_size)
+
+
+def simulate(profiles: list[Profile], shard_size: int, players: dict, work: Path, out: Path):
+    """The stage's own path (:func:`simulate_to_file`), shards run in this process."""
+    shard_job = job(shard_size=shard_size)
+    return simulate_to_file(shard_job, profiles, in_process(shard_job, players, INDEX), work, out)
 
 
 def test_linking_finds_titles_with_and_without_year() -> None:
@@ -130,7 +138,7 @@ def test_recommender_never_sees_the_profile(tiny_dir: Path, tmp_path: Path) -> N
 
     generator.generate = spy  # type: ignore[method-assign]
     profiles = [profile(i) for i in range(6)]
-    simulate_to_file(job(), profiles, 3, players, INDEX, tmp_path / "work", tmp_path / "out.parquet")
+    simulate(profiles, 3, players, tmp_path / "work", tmp_path / "out.parquet")
     recommender_prompts = [text for adapter, text in seen if adapter == "recommender"]
     user_prompts = [text for adapter, text in seen if adapter == "user"]
     assert recommender_prompts and user_prompts
@@ -148,16 +156,41 @@ def test_same_seed_same_bytes_and_rows_follow_schema(tiny_dir: Path, tmp_path: P
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / run / "dialogues.parquet"
-        simulate_to_file(job(), profiles, 2, players_for(tiny_dir), INDEX, tmp_path / run / "work", out)
+        simulate(profiles, 2, players_for(tiny_dir), tmp_path / run / "work", out)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     table = pq.read_table(tmp_path / "a" / "dialogues.parquet").to_pylist()
-    assert [row["profile_id"] for row in table] == [p["profile_id"] for p in profiles]
+    assert [row["profile_id"] for row in table] == [p.profile_id for p in profiles]
     for row in table:
         assert row["outcome"] in {"accepted", "gave_up", "max_turns", "error"}
         assert row["num_turns"] == len(row["messages"]) <= 6
         roles = [m["role"] for m in row["messages"]]
         assert all(a != b for a, b in zip(roles, roles[1:]))  # roles alternate
+
+
+def test_each_row_carries_what_replays_its_shard(tiny_dir: Path, tmp_path: Path) -> None:
+    """A row's ``shard``, ``shard_seed`` and ``sampling`` are enough to replay its shard."""
+    from interplay.simulation.engine import run_conversations
+
+    profiles = [profile(i) for i in range(5)]
+    rows = simulate(profiles, 2, players_for(tiny_dir), tmp_path / "work", tmp_path / "out.parquet").to_pylist()
+    assert [r["shard"] for r in rows] == [0, 0, 1, 1, 2]
+    assert [r["shard_seed"] for r in rows] == [shards.shard_seed(7, r["shard"]) for r in rows]
+    row = rows[3]
+    sampling = row["sampling"]
+    assert set(sampling["user"]) == set(SamplingParams.model_fields)  # every sampling setting is recorded
+    assert sampling["user"] == sampling["recommender"] == SAMPLING.model_dump()
+    assert (sampling["shard_size"], sampling["batch_size"], sampling["max_turns"], sampling["max_context_tokens"]) == (2, 4, 6, 256)
+
+    shard = shards.cut(profiles, sampling["shard_size"])[row["shard"]]
+    settings = EngineSettings(batch_size=sampling["batch_size"], max_turns=sampling["max_turns"], end_marker="[END]")
+    players = {
+        role: RolePlayer(player.generator, player.adapter, SamplingParams(**sampling[role]))
+        for role, player in players_for(tiny_dir).items()
+    }
+    conversations = [Conversation(profile=p, opening_role=opening_role(p, None, row["seed"])) for p in shard]
+    replayed, _ = run_conversations(conversations, players, settings, INDEX, row["shard_seed"])
+    assert [c.messages for c in replayed] == [r["messages"] for r in rows if r["shard"] == row["shard"]]
 
 
 def test_selection_and_opening_share_are_deterministic() -> None:
@@ -175,17 +208,15 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 sys.path.insert(0, {repo!r} + '/tests')
-from test_simulation import players_for, job, profile, INDEX
-from interplay.simulation.run import simulate_to_file
-simulate_to_file(job(), [profile(i) for i in range(16)], 2, players_for(Path({model!r})), INDEX,
-                 Path({work!r}), Path({out!r}))
+from test_simulation import players_for, profile, simulate
+simulate([profile(i) for i in range(16)], 2, players_for(Path({model!r})), Path({work!r}), Path({out!r}))
 """
 
 
 def test_kill_and_resume_gives_the_same_bytes(tiny_dir: Path, tmp_path: Path, repo_root: Path) -> None:
     profiles = [profile(i) for i in range(16)]
     reference = tmp_path / "reference.parquet"
-    simulate_to_file(job(), profiles, 2, players_for(tiny_dir), INDEX, tmp_path / "ref-work", reference)
+    simulate(profiles, 2, players_for(tiny_dir), tmp_path / "ref-work", reference)
 
     work, out = tmp_path / "work", tmp_path / "resumed.parquet"
     code = _WORKER.format(repo=str(repo_root), model=str(tiny_dir), work=str(work), out=str(out))
@@ -199,14 +230,14 @@ def test_kill_and_resume_gives_the_same_bytes(tiny_dir: Path, tmp_path: Path, re
     assert 0 < done_before < 8, "the worker was not killed in the middle of the run"
     assert not out.exists()
 
-    simulate_to_file(job(), profiles, 2, players_for(tiny_dir), INDEX, work, out)
+    simulate(profiles, 2, players_for(tiny_dir), work, out)
     assert out.read_bytes() == reference.read_bytes()
 
 
 def test_leak_guard_follows_the_leakage_metric_for_everyday_word_titles() -> None:
     from interplay.simulation.conversation import turn_problem
 
-    conv = Conversation(profile={**profile(1), "target_item_ids": ["4"], "target_titles": ["It (2017)"]},
+    conv = Conversation(profile=replace(profile(1), target_item_ids=("4",), target_titles=("It (2017)",)),
                         opening_role="user")
     assert turn_problem(conv, "I love it when a movie scares me", "[END]", 90, INDEX) is None
     assert turn_problem(conv, "Maybe something like It (2017)?", "[END]", 90, INDEX) == "leak_guard"

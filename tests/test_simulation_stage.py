@@ -12,6 +12,7 @@ import pytest
 from interplay.models.adapters import adapter_dir
 from interplay.params import Params
 from interplay.preprocess.artifacts import CATALOG_SCHEMA, DIALOGUES_SCHEMA, PROFILES_SCHEMA
+from interplay.preprocess.profiles import Profile
 from interplay.simulation.baselines import script_view
 from interplay.simulation.conversation import Conversation
 from interplay.simulation.stage import simulate_pairs
@@ -84,7 +85,7 @@ def _params(**simulation: object) -> Params:
 
 
 def test_the_script_writer_knows_the_target_on_both_sides() -> None:
-    conversation = Conversation(profile=_profiles(1)[0], opening_role="user")
+    conversation = Conversation(profile=Profile.from_row(_profiles(1)[0]), opening_role="user")
     conversation.messages.append({"role": "user", "content": "Hi, I want a comedy"})
     title = _profiles(1)[0]["target_titles"][0]
     for role in ("user", "recommender"):

@@ -8,10 +8,8 @@ preferred genres and people), so profile building stays corpus-agnostic; ``raw_f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Role = Literal["user", "recommender"]
-Split = Literal["train", "validation", "test"]
+from interplay.rows import Role, Split
 
 
 @dataclass(frozen=True)

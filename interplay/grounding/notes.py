@@ -62,11 +62,6 @@ def item_note(items: Sequence[CatalogItem]) -> str:
     return " ".join(f"{ITEM_HEAD}{item_facts(i)}]" for i in items[:MAX_NOTED_ITEMS])
 
 
-def with_note(content: str, note: str | None) -> str:
-    """A message as a role sees it: its text, then the note on its own line."""
-    return f"{content}\n{note}" if note else content
-
-
 @dataclass(frozen=True)
 class Grounder:
     """The catalog and its retriever: everything the notes of one run are computed from."""

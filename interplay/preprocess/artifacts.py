@@ -1,7 +1,8 @@
 """Arrow tables of a :class:`PreprocessResult`, and writing them where the next stages look.
 
-Schemas are explicit (no pandas metadata, no timestamps) and rows keep reading order, so the same
-inputs and params give byte-identical files, and DVC sees no change where there was none.
+Schemas are explicit (declared with each field's meaning in :mod:`interplay.rows`; no pandas
+metadata, no timestamps) and rows keep reading order, so the same inputs and params give
+byte-identical files, and DVC sees no change where there was none.
 """
 
 from __future__ import annotations
@@ -17,54 +18,8 @@ import pyarrow.parquet as pq
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue, ItemMention, Message
 from interplay.preprocess.pipeline import PreprocessResult, SftRow
-
-MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
-MENTION = pa.struct(
-    [("item_id", pa.string()), ("title", pa.string()), ("turn", pa.int32()), ("role", pa.string())]
-)
-DIALOGUES_SCHEMA = pa.schema(
-    [
-        ("dialogue_id", pa.string()),
-        ("source", pa.string()),
-        ("split", pa.string()),
-        ("messages", pa.list_(MESSAGE)),
-        ("item_mentions", pa.list_(MENTION)),
-    ]
-)
-ATTRIBUTES = pa.struct(
-    [
-        ("genres", pa.list_(pa.string())),
-        ("decade", pa.string()),
-        ("directors", pa.list_(pa.string())),
-        ("actors", pa.list_(pa.string())),
-    ]
-)
-PROFILES_SCHEMA = pa.schema(
-    [
-        ("profile_id", pa.string()),
-        ("dialogue_id", pa.string()),
-        ("split", pa.string()),
-        ("preference_summary", pa.string()),
-        ("target_attributes", ATTRIBUTES),
-        ("target_attributes_text", pa.string()),
-        ("target_item_ids", pa.list_(pa.string())),
-        ("target_titles", pa.list_(pa.string())),
-        ("opening_role", pa.string()),
-    ]
-)
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("item_id", pa.string()),
-        ("title", pa.string()),
-        ("name", pa.string()),
-        ("year", pa.int32()),
-        ("genres", pa.list_(pa.string())),
-        ("directors", pa.list_(pa.string())),
-        ("actors", pa.list_(pa.string())),
-        ("plot", pa.string()),
-    ]
-)
-SFT_SCHEMA = pa.schema([("dialogue_id", pa.string()), ("messages", pa.list_(MESSAGE))])
+from interplay.preprocess.profiles import Profile
+from interplay.rows import CATALOG_SCHEMA, DIALOGUES_SCHEMA, PROFILES_SCHEMA, SFT_SCHEMA
 
 
 def dialogues_table(result: PreprocessResult) -> pa.Table:
@@ -82,12 +37,7 @@ def dialogues_table(result: PreprocessResult) -> pa.Table:
 
 
 def profiles_table(result: PreprocessResult) -> pa.Table:
-    rows = []
-    for p in result.profiles:
-        row = asdict(p)
-        row["target_attributes"] = asdict(p.target_attributes)
-        rows.append(row)
-    return pa.Table.from_pylist(rows, schema=PROFILES_SCHEMA)
+    return pa.Table.from_pylist([p.to_row() for p in result.profiles], schema=PROFILES_SCHEMA)
 
 
 def catalog_table(result: PreprocessResult) -> pa.Table:
@@ -161,6 +111,11 @@ def read_dialogues(path: Path, splits: tuple[str, ...] | None = None) -> list[Di
             )
         )
     return dialogues
+
+
+def read_profiles(path: Path) -> list[Profile]:
+    """The seed profiles of ``profiles.parquet``, typed as preprocessing made them."""
+    return [Profile.from_row(row) for row in pq.read_table(path, schema=PROFILES_SCHEMA).to_pylist()]
 
 
 def read_catalog(path: Path) -> Catalog:

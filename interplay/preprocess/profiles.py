@@ -9,13 +9,14 @@ target is removed (and counted), so reference-free simulation stays reference-fr
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue, Role, Split
 from interplay.params import PreprocessParams
-from interplay.textmatch import split_title_year, text_names_title
+from interplay.textmatch import names_title, split_title_year
 
 #: Genre -> (plural noun for "You love ...", adjective for "a ... movie").
 _GENRE_WORDS: dict[str, tuple[str, str]] = {
@@ -71,9 +72,21 @@ class TargetAttributes:
     directors: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TargetAttributes:
+        return cls(
+            genres=tuple(row.get("genres") or ()),
+            decade=row.get("decade"),
+            directors=tuple(row.get("directors") or ()),
+            actors=tuple(row.get("actors") or ()),
+        )
+
 
 @dataclass(frozen=True)
 class Profile:
+    """A seed profile; its row form is ``interplay.rows.PROFILES_SCHEMA`` (:meth:`to_row`,
+    :meth:`from_row`), so it keeps its type from preprocessing into simulation."""
+
     profile_id: str
     dialogue_id: str
     split: Split | None
@@ -84,6 +97,26 @@ class Profile:
     target_item_ids: tuple[str, ...]
     target_titles: tuple[str, ...]
     opening_role: Role | None
+
+    def to_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["target_attributes"] = asdict(self.target_attributes)
+        return row
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Profile:
+        """The profile of a ``profiles.parquet`` row (lists become tuples, as preprocessing made them)."""
+        return cls(
+            profile_id=row["profile_id"],
+            dialogue_id=row["dialogue_id"],
+            split=row["split"],
+            preference_summary=row["preference_summary"],
+            target_attributes=TargetAttributes.from_row(row.get("target_attributes") or {}),
+            target_attributes_text=row["target_attributes_text"],
+            target_item_ids=tuple(row["target_item_ids"]),
+            target_titles=tuple(row["target_titles"]),
+            opening_role=row.get("opening_role"),
+        )
 
 
 @dataclass(frozen=True)
@@ -103,7 +136,7 @@ class _LeakFilter:
         self.removed = 0
 
     def leaks(self, text: str) -> bool:
-        return any(text_names_title(text, title, self.threshold) for title in self.titles)
+        return any(names_title(text, title, self.threshold) for title in self.titles)
 
     def keep_joined(self, sentences: Iterable[str]) -> list[str]:
         """Sentences kept one by one while the text joined so far still names no target."""

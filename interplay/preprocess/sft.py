@@ -18,21 +18,15 @@ from __future__ import annotations
 
 from interplay.corpus.schema import Dialogue, Message, Role
 from interplay.end_marker import strip_marker
-from interplay.grounding.notes import with_note
 from interplay.preprocess.profiles import Profile
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
-
-ChatMessage = dict[str, str]
+from interplay.rows import ChatMessage, role_view
 
 
 def _chat(messages: list[Message], trained: Role, notes: dict[int, str] | None = None) -> list[ChatMessage]:
     """Chat messages from the trained role's side; ``notes`` (turn -> control note) follow the
     other role's messages, as the simulation shows them (:mod:`interplay.grounding.notes`)."""
-    notes = notes or {}
-    return [
-        {"role": "assistant" if m.role == trained else "user", "content": with_note(m.content, notes.get(t))}
-        for t, m in enumerate(messages)
-    ]
+    return role_view([{"role": m.role, "content": m.content} for m in messages], trained, notes=notes)
 
 
 def _cut_after_last(messages: tuple[Message, ...], role: Role) -> list[Message]:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from interplay.evaluation.examples import LEGEND, RULE, render_example
+from interplay.rows import DIALOGUE_COLUMNS, meanings
 
 NOT_AVAILABLE = "not available"
 
@@ -41,32 +42,8 @@ INSPIRED_BIBTEX = """@inproceedings{hayati2020inspired,
   year      = {2020}
 }"""
 
-#: What each column of an Interplay dialogue row holds (columns not listed are shown untitled).
-COLUMN_DOCS: dict[str, str] = {
-    "dialogue_id": "unique id of the generated dialogue",
-    "source": "what generated the dialogue: `interplay`, the two fine-tuned simulators talking live "
-    "(the evaluation's baselines and real dialogues carry their own names here)",
-    "split": "split of the seed profile the dialogue was simulated from",
-    "messages": "the conversation: `{role: user | recommender, content}` turns",
-    "item_mentions": "catalog items linked in the text: `{item_id, title, turn, role}`",
-    "candidates": "what the recommender was offered after each seeker turn (grounding: catalog): "
-    "`{turn, item_ids, note}`, the note as the recommender read it; never part of the messages",
-    "profile_id": "id of the seed profile (one per real dialogue)",
-    "preference_summary": "what the user simulator was told it likes and dislikes",
-    "target_attributes": "attributes of the sought item (genres, decade, directors, actors)",
-    "target_attributes_text": "the same attributes as the user simulator read them",
-    "target_item_ids": "items of the real dialogue the seeker liked (evaluation only, never prompted)",
-    "target_titles": "their titles (evaluation only, never prompted)",
-    "recommended_item_ids": "items the recommender named, in order of first mention",
-    "accepted_item_id": "the item the user accepted, if any",
-    "outcome": "`accepted` | `gave_up` | `max_turns` | `error`",
-    "termination_reason": "why the conversation ended",
-    "num_turns": "number of messages",
-    "seed": "sampling seed of the dialogue",
-    "user_model": "id of the user-simulator model: base weights + adapter hashes, @ the precision it ran in",
-    "recommender_model": "id of the recommender model: base weights + adapter hashes, @ the precision it ran in",
-    "params_hash": "hash of the simulation parameters that made the dialogue",
-}
+#: What each column of an Interplay dialogue row holds, as :mod:`interplay.rows` declares it.
+COLUMN_DOCS: dict[str, str] = meanings(DIALOGUE_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.params import Params
 from interplay.publish.card import ENUMERATED_COLUMNS, CardInputs, SplitInfo, render_card
 from interplay.publish.errors import PublishError
+from interplay.rows import ROLES
 from interplay.runtime_keys import without_runtime
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ METRICS = Path("reports/metrics.json")
 EVALUATION_MD = Path("reports/evaluation.md")
 VALIDATION = Path("reports/validation.json")
 BASE_PROVENANCE = Path("models/base/provenance.json")
-ROLES = ("user", "recommender")
 #: Splits in the order they are published when ``publish.splits`` is null.
 SPLIT_ORDER = ("train", "validation", "test")
 #: This stage's own name in dvc.lock: its entry is left out of the digest (it describes the

@@ -15,23 +15,24 @@ baseline does, and ``leakage_rate`` measures it.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
-from interplay.simulation.conversation import ChatMessage, Conversation, Role, chat_view
+from interplay.preprocess.profiles import Profile
+from interplay.rows import ChatMessage, Role, role_view
+from interplay.simulation.conversation import Conversation
 from interplay.simulation.engine import RolePlayer
 
 
-def target_title(profile: dict[str, Any]) -> str:
-    return profile["target_titles"][0] if profile["target_titles"] else "a fitting movie"
+def target_title(profile: Profile) -> str:
+    return profile.target_titles[0] if profile.target_titles else "a fitting movie"
 
 
-def script_system_prompt(profile: dict[str, Any], role: Role, end_marker: str) -> str:
+def script_system_prompt(profile: Profile, role: Role, end_marker: str) -> str:
     """Each side's instructions, both naming the target (that is the point)."""
     title = target_title(profile)
     if role == "user":
         return (
             "You are a person chatting with a movie recommender to find a movie to watch. "
-            f"{profile['preference_summary']} You are looking for: {profile['target_attributes_text']} "
+            f"{profile.preference_summary} You are looking for: {profile.target_attributes_text} "
             f"The movie you will end up with is {title}: when the recommender suggests it, accept it "
             f"and say goodbye, ending that message with {end_marker}. Write only your next message."
         )
@@ -43,7 +44,7 @@ def script_system_prompt(profile: dict[str, Any], role: Role, end_marker: str) -
 
 def script_view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatMessage]:
     """The writer's prompt for ``role``'s next message: instructions naming the target, then the chat."""
-    return chat_view(conversation.messages, role, script_system_prompt(conversation.profile, role, end_marker))
+    return role_view(conversation.messages, role, script_system_prompt(conversation.profile, role, end_marker))
 
 
 def script_players(writer: RolePlayer, end_marker: str) -> dict[Role, RolePlayer]:

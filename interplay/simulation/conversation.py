@@ -8,17 +8,16 @@ is not even passed to :func:`recommender_view` — which is what makes the dialo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from interplay.end_marker import strip_marker
-from interplay.grounding.notes import Grounder, with_note
+from interplay.grounding.notes import Grounder
 from interplay.grounding.retriever import Said
+from interplay.preprocess.profiles import Profile
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
+from interplay.rows import ChatMessage, Role, role_view
 from interplay.simulation.linking import link_titles
 from interplay.textmatch import TitleIndex, names_title, normalize_text
-
-Role = Literal["user", "recommender"]
-ChatMessage = dict[str, str]
 
 #: Why a conversation stopped -> its outcome class (SPEC: accepted | gave_up | max_turns | error).
 TERMINATIONS = (
@@ -30,7 +29,7 @@ TERMINATIONS = (
 class Conversation:
     """A conversation between the two simulators, seeded by one profile."""
 
-    profile: dict[str, Any]
+    profile: Profile
     opening_role: Role
     messages: list[ChatMessage] = field(default_factory=list)
     mentions: list[dict[str, Any]] = field(default_factory=list)
@@ -54,33 +53,18 @@ class Conversation:
         return "recommender" if self.messages[-1]["role"] == "user" else "user"
 
 
-def chat_view(
-    messages: list[ChatMessage], speaker: Role, system: str, notes: dict[int, str] | None = None
-) -> list[ChatMessage]:
-    """The conversation from one speaker's side: its own turns are ``assistant``; ``notes``
-    (turn -> note) follow the other side's messages, as in the training data."""
-    notes = notes or {}
-    view = [{"role": "system", "content": system}]
-    for turn, message in enumerate(messages):
-        own = message["role"] == speaker
-        content = message["content"] if own else with_note(message["content"], notes.get(turn))
-        view.append({"role": "assistant" if own else "user", "content": content})
-    return view
-
-
 def user_view(conversation: Conversation, end_marker: str) -> list[ChatMessage]:
-    """The profile's prompt and the conversation, with the facts of each item offered."""
+    """The profile's prompt and the conversation, with the facts of each item offered
+    (:func:`interplay.rows.role_view`, as in the training data)."""
     profile = conversation.profile
-    system = user_system_prompt(
-        profile["preference_summary"], profile["target_attributes_text"], end_marker
-    )
-    return chat_view(conversation.messages, "user", system, conversation.notes)
+    system = user_system_prompt(profile.preference_summary, profile.target_attributes_text, end_marker)
+    return role_view(conversation.messages, "user", system, conversation.notes)
 
 
 def recommender_view(messages: list[ChatMessage], notes: dict[int, str] | None = None) -> list[ChatMessage]:
     """Instructions and the conversation: nothing of the profile can reach the recommender.
     ``notes`` are the candidate notes of the seeker's turns, computed from the conversation."""
-    return chat_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT, notes)
+    return role_view(messages, "recommender", RECOMMENDER_SYSTEM_PROMPT, notes)
 
 
 def what_was_said(conversation: Conversation) -> list[Said]:
@@ -117,7 +101,7 @@ def leaks_target(text: str, conversation: Conversation, threshold: float, index:
     profile = conversation.profile
     pending = {
         item_id: title
-        for item_id, title in zip(profile["target_item_ids"], profile["target_titles"])
+        for item_id, title in zip(profile.target_item_ids, profile.target_titles)
         if item_id not in conversation.recommended_item_ids
     }
     if any(names_title(text, title, threshold) for title in pending.values()):

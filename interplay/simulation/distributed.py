@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, task
 
 from interplay.params import Params
+from interplay.preprocess.profiles import Profile
 from interplay.simulation import shards
 from interplay.simulation.run import ShardJob, simulate_shard
 
@@ -22,8 +23,8 @@ from interplay.simulation.run import ShardJob, simulate_shard
 @functools.lru_cache(maxsize=2)
 def _worker_state(params_json: str, root: str, variant: str) -> tuple[Any, Any]:
     """Models and title index of this worker process, loaded on its first shard."""
+    from interplay.simulation.inputs import read_catalog
     from interplay.simulation.runtime import load_players
-    from interplay.simulation.stage import read_catalog
 
     params = Params.model_validate(json.loads(params_json))
     loaded = load_players(params, Path(root), variant)  # type: ignore[arg-type]
@@ -33,7 +34,7 @@ def _worker_state(params_json: str, root: str, variant: str) -> tuple[Any, Any]:
 
 @task(task_run_name="shard-{index}", retries=1)
 def simulate_shard_task(
-    params_json: str, root: str, variant: str, job: ShardJob, index: int, profiles: list[dict[str, Any]], work_dir: str
+    params_json: str, root: str, variant: str, job: ShardJob, index: int, profiles: list[Profile], work_dir: str
 ) -> str:
     players, title_index = _worker_state(params_json, root, variant)
     table, _ = simulate_shard(job, index, profiles, players, title_index)
@@ -43,7 +44,7 @@ def simulate_shard_task(
 
 
 def run_on_dask(
-    params: Params, root: Path, variant: str, job: ShardJob, plan: list[list[dict[str, Any]]],
+    params: Params, root: Path, variant: str, job: ShardJob, plan: list[list[Profile]],
     pending: list[int], work_dir: Path, n_workers: int = 2,
 ) -> list[str]:
     """Run the pending shards on the cluster at ``simulation.dask_address`` (or a local one)."""

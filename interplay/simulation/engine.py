@@ -26,10 +26,9 @@ from transformers import LogitsProcessorList
 
 from interplay.grounding.notes import Grounder
 from interplay.params import SamplingParams
+from interplay.rows import ChatMessage, Role
 from interplay.simulation.conversation import (
-    ChatMessage,
     Conversation,
-    Role,
     add_turn,
     ground,
     turn_problem,

@@ -1,5 +1,7 @@
 """Simulated dialogue rows: the SPEC schema, one fixed Arrow schema for every source.
 
+The schema and each column's meaning are declared in :mod:`interplay.rows`
+(:data:`~interplay.rows.DIALOGUE_COLUMNS`); this module fills a row from a finished conversation.
 A fixed schema (rather than one inferred per shard) keeps a shard whose dialogues happen to have
 no accepted item from typing that column as null, and so keeps combined files byte-identical.
 """
@@ -10,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from interplay.preprocess.artifacts import ATTRIBUTES, MENTION, MESSAGE
+from interplay.rows import DIALOGUE_SCHEMA
 from interplay.simulation.conversation import Conversation, outcome
 
 #: Where each generated dataset is written (simulate, baselines) and read (validate, evaluate, publish).
@@ -20,34 +22,6 @@ GENERATED_PATHS: dict[str, str] = {
     "reference_dependent": "data/baselines/reference_dependent.parquet",
 }
 
-#: What the recommender was offered after a seeker turn (``simulation.grounding: catalog``).
-CANDIDATES = pa.struct([("turn", pa.int32()), ("item_ids", pa.list_(pa.string())), ("note", pa.string())])
-
-DIALOGUE_SCHEMA = pa.schema(
-    [
-        ("dialogue_id", pa.string()),
-        ("source", pa.string()),
-        ("split", pa.string()),
-        ("messages", pa.list_(MESSAGE)),
-        ("item_mentions", pa.list_(MENTION)),
-        ("candidates", pa.list_(CANDIDATES)),
-        ("profile_id", pa.string()),
-        ("preference_summary", pa.string()),
-        ("target_attributes", ATTRIBUTES),
-        ("target_attributes_text", pa.string()),
-        ("target_item_ids", pa.list_(pa.string())),
-        ("target_titles", pa.list_(pa.string())),
-        ("recommended_item_ids", pa.list_(pa.string())),
-        ("accepted_item_id", pa.string()),
-        ("outcome", pa.string()),
-        ("termination_reason", pa.string()),
-        ("num_turns", pa.int32()),
-        ("seed", pa.int64()),
-        ("user_model", pa.string()),
-        ("recommender_model", pa.string()),
-        ("params_hash", pa.string()),
-    ]
-)
 
 
 def dialogue_row(
@@ -56,17 +30,21 @@ def dialogue_row(
     source: str,
     titles: dict[str, str],
     seed: int,
+    shard: int,
+    shard_seed: int,
+    sampling: dict[str, Any],
     models: dict[str, str],
     params_hash: str,
 ) -> dict[str, Any]:
-    """One finished conversation as a row of :data:`DIALOGUE_SCHEMA`."""
+    """One finished conversation as a row of :data:`~interplay.rows.DIALOGUE_SCHEMA`;
+    ``sampling`` is a :data:`~interplay.rows.SAMPLING` value (:func:`interplay.simulation.run.sampling_of`)."""
     profile = conversation.profile
     result, accepted = outcome(conversation)
-    attributes = profile["target_attributes"]
+    attributes = profile.target_attributes
     return {
-        "dialogue_id": f"{source}-{profile['profile_id']}",
+        "dialogue_id": f"{source}-{profile.profile_id}",
         "source": source,
-        "split": profile["split"],
+        "split": profile.split,
         "messages": [dict(m) for m in conversation.messages],
         "item_mentions": [
             {"item_id": m["item_id"], "title": titles.get(m["item_id"], ""), "turn": m["turn"], "role": m["role"]}
@@ -76,23 +54,26 @@ def dialogue_row(
             {"turn": turn, "item_ids": list(ids), "note": conversation.notes.get(turn, "")}
             for turn, ids in sorted(conversation.candidates.items())
         ],
-        "profile_id": profile["profile_id"],
-        "preference_summary": profile["preference_summary"],
+        "profile_id": profile.profile_id,
+        "preference_summary": profile.preference_summary,
         "target_attributes": {
-            "genres": list(attributes.get("genres") or []),
-            "decade": attributes.get("decade"),
-            "directors": list(attributes.get("directors") or []),
-            "actors": list(attributes.get("actors") or []),
+            "genres": list(attributes.genres),
+            "decade": attributes.decade,
+            "directors": list(attributes.directors),
+            "actors": list(attributes.actors),
         },
-        "target_attributes_text": profile["target_attributes_text"],
-        "target_item_ids": list(profile["target_item_ids"]),
-        "target_titles": list(profile["target_titles"]),
+        "target_attributes_text": profile.target_attributes_text,
+        "target_item_ids": list(profile.target_item_ids),
+        "target_titles": list(profile.target_titles),
         "recommended_item_ids": list(conversation.recommended_item_ids),
         "accepted_item_id": accepted,
         "outcome": result,
         "termination_reason": conversation.termination_reason or "error",
         "num_turns": len(conversation.messages),
         "seed": seed,
+        "shard": shard,
+        "shard_seed": shard_seed,
+        "sampling": sampling,
         "user_model": models["user"],
         "recommender_model": models["recommender"],
         "params_hash": params_hash,

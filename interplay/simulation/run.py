@@ -1,7 +1,9 @@
 """A simulation run: which profiles, who opens, shards simulated and combined.
 
-Pure selection functions plus :func:`simulate_to_file`, the one place that touches disk. The same
-functions serve Interplay and the zero-shot baseline (the same engine without adapters).
+Pure selection functions plus :func:`simulate_to_file`, the one place that touches disk: the
+simulate and baselines stages run through it (:mod:`interplay.simulation.stage`), shards in this
+process or on Dask alike, and so do the tests. The same functions serve Interplay and both
+baselines (the same engine, other players).
 """
 
 from __future__ import annotations
@@ -9,36 +11,43 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from interplay.preprocess.profiles import Profile
 from interplay.preprocess.splits import unit_hash
+from interplay.rows import DIALOGUE_SCHEMA, ROLES, Role
 from interplay.simulation import shards
-from interplay.simulation.conversation import Conversation, Role
+from interplay.simulation.conversation import Conversation
 from interplay.simulation.engine import EngineSettings, RolePlayer, run_conversations
-from interplay.simulation.records import DIALOGUE_SCHEMA, dialogue_row, to_table
+from interplay.simulation.records import dialogue_row, to_table
 from interplay.textmatch import TitleIndex
 
 log = logging.getLogger(__name__)
 
+#: Runs the pending shards of a plan (``plan``, ``pending`` indices, work folder), writing each
+#: finished shard there: :func:`in_process`, or on Dask (:func:`interplay.simulation.distributed.run_on_dask`).
+ShardRunner = Callable[[list[list[Profile]], list[int], Path], None]
+
 
 def select_profiles(
-    profiles: Sequence[dict[str, Any]], splits: Sequence[str], count: int | None, seed: int
-) -> list[dict[str, Any]]:
+    profiles: Sequence[Profile], splits: Sequence[str], count: int | None, seed: int
+) -> list[Profile]:
     """Profiles of the given splits, in a seeded order, at most ``count`` of them."""
-    chosen = [p for p in profiles if p["split"] in splits]
-    chosen.sort(key=lambda p: (unit_hash(seed, p["profile_id"]), p["profile_id"]))
+    chosen = [p for p in profiles if p.split in splits]
+    chosen.sort(key=lambda p: (unit_hash(seed, p.profile_id), p.profile_id))
     return chosen[:count] if count is not None else chosen
 
 
-def opening_role(profile: dict[str, Any], user_share: float | None, seed: int) -> Role:
+def opening_role(profile: Profile, user_share: float | None, seed: int) -> Role:
     """The real dialogue's opener (the corpus's share), or a seeded draw at ``user_share``."""
     if user_share is None:
-        return "user" if profile.get("opening_role") == "user" else "recommender"
-    return "user" if unit_hash(seed, "opens:" + profile["profile_id"]) < user_share else "recommender"
+        return "user" if profile.opening_role == "user" else "recommender"
+    return "user" if unit_hash(seed, "opens:" + profile.profile_id) < user_share else "recommender"
 
 
 @dataclass(frozen=True)
@@ -52,21 +61,38 @@ class ShardJob:
     titles: dict[str, str]
     models: dict[str, str]
     params_hash: str
+    #: Profiles a shard holds (the plan cuts the selected profiles into shards of this size).
+    shard_size: int
+
+
+def sampling_of(job: ShardJob, players: dict[Role, RolePlayer]) -> dict[str, Any]:
+    """What, besides the models and the shard's seed, decides a shard's draws (each row's
+    ``sampling``, :data:`interplay.rows.SAMPLING`), read from the players that ran."""
+    contexts = {players[role].generator.max_context_tokens for role in ROLES}
+    if len(contexts) != 1:
+        raise ValueError(f"the two roles' generators keep different contexts: {sorted(contexts)}")
+    return {
+        "shard_size": job.shard_size,
+        "batch_size": job.engine.batch_size,
+        "max_turns": job.engine.max_turns,
+        "max_context_tokens": contexts.pop(),
+        **{role: players[role].sampling.model_dump() for role in ROLES},
+    }
 
 
 def simulate_shard(
-    job: ShardJob, index: int, profiles: list[dict[str, Any]], players: dict[Role, RolePlayer],
+    job: ShardJob, index: int, profiles: list[Profile], players: dict[Role, RolePlayer],
     title_index: TitleIndex, on_finished: Callable[[Conversation], None] | None = None,
 ) -> tuple[pa.Table, int]:
     """One shard's dialogues (in profile order) and the number of tokens generated."""
     conversations = [
         Conversation(profile=p, opening_role=opening_role(p, job.user_share, job.seed)) for p in profiles
     ]
-    done, stats = run_conversations(
-        conversations, players, job.engine, title_index, shards.shard_seed(job.seed, index), on_finished
-    )
+    seed = shards.shard_seed(job.seed, index)
+    done, stats = run_conversations(conversations, players, job.engine, title_index, seed, on_finished)
+    replay = {"seed": job.seed, "shard": index, "shard_seed": seed, "sampling": sampling_of(job, players)}
     rows = [
-        dialogue_row(c, source=job.source, titles=job.titles, seed=job.seed, models=job.models, params_hash=job.params_hash)
+        dialogue_row(c, source=job.source, titles=job.titles, models=job.models, params_hash=job.params_hash, **replay)
         for c in done
     ]
     return to_table(rows), stats.generated_tokens
@@ -74,10 +100,10 @@ def simulate_shard(
 
 def simulate_locally(
     job: ShardJob,
-    plan: list[list[dict[str, Any]]],
-    pending: list[int],
     players: dict[Role, RolePlayer],
     title_index: TitleIndex,
+    plan: list[list[Profile]],
+    pending: list[int],
     work_dir: Path,
 ) -> None:
     """Simulate the pending shards in this process, with a progress bar (dialogues, tok/s, ETA)."""
@@ -92,20 +118,21 @@ def simulate_locally(
             shards.write_parquet_atomic(table, shards.shard_path(work_dir, index))
 
 
+def in_process(job: ShardJob, players: dict[Role, RolePlayer], title_index: TitleIndex) -> ShardRunner:
+    """A :data:`ShardRunner` that simulates the pending shards here, with these players."""
+    return partial(simulate_locally, job, players, title_index)
+
+
 def simulate_to_file(
-    job: ShardJob,
-    profiles: list[dict[str, Any]],
-    shard_size: int,
-    players: dict[Role, RolePlayer],
-    title_index: TitleIndex,
-    work_dir: Path,
-    out_path: Path,
+    job: ShardJob, profiles: list[Profile], run_pending: ShardRunner, work_dir: Path, out_path: Path
 ) -> pa.Table:
-    """Simulate the shards not yet on disk in this process, then combine all of them."""
-    plan = shards.cut(profiles, shard_size)
+    """Simulate the shards not yet in ``work_dir`` (``run_pending``), then combine all of them
+    into ``out_path``: a resumed run writes the same bytes as an uninterrupted one."""
+    plan = shards.cut(profiles, job.shard_size)
     pending = shards.pending_shards(work_dir, len(plan))
     log_resume(job.source, len(plan), pending)
-    simulate_locally(job, plan, pending, players, title_index, work_dir)
+    if pending:
+        run_pending(plan, pending, work_dir)
     return shards.combine(work_dir, len(plan), DIALOGUE_SCHEMA, out_path)
 
 

@@ -21,12 +21,10 @@ from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.models.base import PROVENANCE_FILE
 from interplay.params import Params
 from interplay.simulation.baselines import script_players
-from interplay.simulation.conversation import Role
+from interplay.rows import ROLES, Role
 from interplay.simulation.engine import RolePlayer, TurnGenerator
 from interplay.training.finetune import load_base
 from interplay.training.roles import role_base_dir
-
-ROLES: tuple[Role, ...] = ("user", "recommender")
 
 #: interplay: fine-tuned pair; zero_shot: the base in both roles; reference_dependent: the base
 #: writing both sides knowing the target (:mod:`interplay.simulation.baselines`).

@@ -11,40 +11,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
-
-import pyarrow.parquet as pq
 
 from interplay.grounding.notes import Grounder
 from interplay.params import Params
 from interplay.preprocess.artifacts import read_catalog as read_catalog_table
 from interplay.preprocess.artifacts import read_dialogues
+from interplay.preprocess.profiles import Profile
 from interplay.runtime_keys import section_keys
 from interplay.simulation import shards
 from interplay.simulation.engine import EngineSettings
-from interplay.simulation.records import DIALOGUE_SCHEMA
-from interplay.simulation.run import ShardJob, log_resume, select_profiles, simulate_locally
+from interplay.simulation.inputs import CATALOG, DIALOGUES, read_catalog, read_profiles
+from interplay.simulation.run import ShardJob, in_process, select_profiles, simulate_to_file
 from interplay.simulation.runtime import Variant, load_players, model_identities
 from interplay.stage_code import PROJECT_ROOT, stage_code
 from interplay.stage_keys import content_hash
-from interplay.textmatch import TitleIndex
 
 log = logging.getLogger(__name__)
 
-PROFILES = Path("data/processed/profiles.parquet")
-CATALOG = Path("data/processed/catalog.parquet")
-DIALOGUES = Path("data/processed/dialogues.parquet")
 WORK = Path("data/work")
-
-
-def read_profiles(root: Path) -> list[dict[str, Any]]:
-    return pq.read_table(root / PROFILES).to_pylist()
-
-
-def read_catalog(root: Path) -> tuple[TitleIndex, dict[str, str]]:
-    rows = pq.read_table(root / CATALOG, columns=["item_id", "title", "name", "year"]).to_pylist()
-    index = TitleIndex.build((r["item_id"], r["name"], r["year"]) for r in rows)
-    return index, {r["item_id"]: r["title"] for r in rows}
 
 
 #: Simulation keys that do not decide a variant's dialogues besides the runtime-only ones of
@@ -123,20 +107,21 @@ def simulate_pairs(params: Params, root: Path, variant: Variant, count: int | No
         titles=titles,
         models=model_identities(params, root, variant),
         params_hash=params_hash(params, variant),
+        shard_size=settings.shard_size,
     )
     identity = shards.run_identity(
-        {"job": job.params_hash, "models": job.models, "profiles": [p["profile_id"] for p in profiles],
+        {"job": job.params_hash, "models": job.models, "profiles": [p.profile_id for p in profiles],
          "code": code_version(variant), "train": content_hash(root / DIALOGUES) if job.engine.grounder else None}
     )
-    work_dir = root / WORK / variant / identity
-    plan = shards.cut(profiles, settings.shard_size)
-    pending = shards.pending_shards(work_dir, len(plan))
-    log_resume(variant, len(plan), pending)
-    if pending and settings.task_runner == "dask":
-        from interplay.simulation.distributed import run_on_dask
 
-        run_on_dask(params, root, variant, job, plan, pending, work_dir)
-    elif pending:
-        simulate_locally(job, plan, pending, load_players(params, root, variant).players, index, work_dir)
-    shards.combine(work_dir, len(plan), DIALOGUE_SCHEMA, root / out)
+    def run_pending(plan: list[list[Profile]], pending: list[int], work_dir: Path) -> None:
+        """Shards on Dask (``simulation.task_runner: dask``) or here; models load only if any is pending."""
+        if settings.task_runner == "dask":
+            from interplay.simulation.distributed import run_on_dask
+
+            run_on_dask(params, root, variant, job, plan, pending, work_dir)
+        else:
+            in_process(job, load_players(params, root, variant).players, index)(plan, pending, work_dir)
+
+    simulate_to_file(job, profiles, run_pending, root / WORK / variant / identity, root / out)
     return root / out

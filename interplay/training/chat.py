@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-IGNORE_INDEX = -100
-TRAINED_ROLE = "assistant"
+from interplay.rows import TRAINED_ROLE
+from interplay.rows import ChatMessage as Message
 
-Message = dict[str, str]
+IGNORE_INDEX = -100
 
 
 class TemplateError(ValueError):

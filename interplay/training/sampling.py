@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from interplay.grounding.notes import with_note
 from interplay.params import FinetuneRole
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
+from interplay.rows import TRAINED_ROLE, role_view
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,10 @@ def sample_points(
         else:
             system = RECOMMENDER_SYSTEM_PROMPT
         noted = (notes or {}).get(profile["dialogue_id"], {})
-        chat = [
-            {"role": "assistant", "content": m["content"]} if m["role"] == role
-            else {"role": "user", "content": with_note(m["content"], noted.get(t))}
-            for t, m in enumerate(messages)
-        ]
+        chat = role_view(messages, role, notes=noted)
         shown = 0
         for index, message in enumerate(chat):
-            if message["role"] != "assistant":
+            if message["role"] != TRAINED_ROLE:
                 continue
             points.append(
                 SamplePoint(

@@ -15,11 +15,13 @@ from interplay.end_marker import regex_for_validation
 from interplay.metrics import OUTCOMES, ROLES
 from interplay.params import ValidationParams
 from interplay.validation.tables import (
+    COLUMN_TYPES,
     CONTRACT_COLUMNS,
     INT_COLUMNS,
     NESTED_COLUMNS,
     NULLABLE_STR_COLUMNS,
     STR_COLUMNS,
+    shape_of,
 )
 
 CRITICAL = "critical"
@@ -78,16 +80,11 @@ def dialogue_suite(
                 type_list=INT_TYPES,
             )
         )
-    descriptions = {
-        "messages": "messages is a list of {role, content}",
-        "item_mentions": "item_mentions is a list of {item_id, title, turn, role}",
-        "target_attributes": "target_attributes is {genres, decade, directors, actors}",
-    }
     for column in NESTED_COLUMNS:
         exps.append(
             _critical(
                 gxe.ExpectColumnValuesToBeInSet,
-                descriptions.get(column, f"{column} is a list of strings"),
+                f"{column} is {shape_of(COLUMN_TYPES[column])}",
                 column=f"schema_ok__{column}",
                 value_set=[True],
             )

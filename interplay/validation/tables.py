@@ -17,56 +17,25 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from interplay import metrics
+from interplay.rows import DIALOGUE_COLUMNS
 
-#: Every column of a generated-dialogue file (the contract between simulate and validate).
-CONTRACT_COLUMNS: tuple[str, ...] = (
-    "dialogue_id",
-    "source",
-    "split",
-    "messages",
-    "item_mentions",
-    "profile_id",
-    "preference_summary",
-    "target_attributes",
-    "target_attributes_text",
-    "target_item_ids",
-    "target_titles",
-    "recommended_item_ids",
-    "accepted_item_id",
-    "outcome",
-    "termination_reason",
-    "num_turns",
-    "seed",
-    "user_model",
-    "recommender_model",
-    "params_hash",
-)
-#: Scalar columns that must be non-null strings / integers; ``accepted_item_id`` may be null.
-STR_COLUMNS: tuple[str, ...] = (
-    "dialogue_id",
-    "source",
-    "split",
-    "profile_id",
-    "preference_summary",
-    "target_attributes_text",
-    "outcome",
-    "termination_reason",
-    "user_model",
-    "recommender_model",
-    "params_hash",
-)
-NULLABLE_STR_COLUMNS: tuple[str, ...] = ("accepted_item_id",)
-INT_COLUMNS: tuple[str, ...] = ("num_turns", "seed")
-NESTED_COLUMNS: tuple[str, ...] = (
-    "messages",
-    "item_mentions",
-    "target_attributes",
-    "target_item_ids",
-    "target_titles",
-    "recommended_item_ids",
-)
+
+def _names(keep: Any) -> tuple[str, ...]:
+    return tuple(c.name for c in DIALOGUE_COLUMNS if keep(c))
+
+
+#: Every column of a generated-dialogue file (the contract between simulate and validate), as
+#: :data:`interplay.rows.DIALOGUE_COLUMNS` declares it.
+CONTRACT_COLUMNS: tuple[str, ...] = _names(lambda c: True)
+#: Scalar columns that must be non-null strings / integers; nullable ones (``accepted_item_id``)
+#: must be strings where set.
+STR_COLUMNS: tuple[str, ...] = _names(lambda c: pa.types.is_string(c.type) and not c.nullable)
+NULLABLE_STR_COLUMNS: tuple[str, ...] = _names(lambda c: pa.types.is_string(c.type) and c.nullable)
+INT_COLUMNS: tuple[str, ...] = _names(lambda c: pa.types.is_integer(c.type))
+NESTED_COLUMNS: tuple[str, ...] = _names(lambda c: pa.types.is_nested(c.type))
 
 
 def _is_str_list(value: Any) -> bool:
@@ -98,13 +67,43 @@ def _attributes_ok(value: Any) -> bool:
     )
 
 
-_NESTED_CHECKS = {
+def conforms(value: Any, type_: pa.DataType) -> bool:
+    """Whether a value read from a row has the shape of its Arrow type, with no null inside."""
+    if pa.types.is_list(type_):
+        return isinstance(value, list) and all(conforms(v, type_.value_type) for v in value)
+    if pa.types.is_struct(type_):
+        return isinstance(value, Mapping) and all(conforms(value.get(f.name), f.type) for f in type_)
+    if pa.types.is_string(type_):
+        return isinstance(value, str)
+    if pa.types.is_integer(type_):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if pa.types.is_floating(type_):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value is not None
+
+
+def shape_of(type_: pa.DataType) -> str:
+    """A nested type as the suites describe it: ``a list of {role, content}``."""
+    if pa.types.is_list(type_):
+        inner = type_.value_type
+        return f"a list of {shape_of(inner) if pa.types.is_nested(inner) else 'strings'}"
+    if pa.types.is_struct(type_):
+        return "{" + ", ".join(f.name for f in type_) + "}"
+    return str(type_)
+
+
+#: Column -> its Arrow type in the contract.
+COLUMN_TYPES: dict[str, pa.DataType] = {c.name: c.type for c in DIALOGUE_COLUMNS}
+#: Nested columns whose check says more than their shape (roles, a nullable decade); every other
+#: nested column of the contract is checked against its Arrow type (:func:`conforms`).
+_SEMANTIC_CHECKS = {
     "messages": _messages_ok,
     "item_mentions": _mentions_ok,
     "target_attributes": _attributes_ok,
-    "target_item_ids": _is_str_list,
-    "target_titles": _is_str_list,
-    "recommended_item_ids": _is_str_list,
+}
+_NESTED_CHECKS = {
+    column: _SEMANTIC_CHECKS.get(column, lambda value, type_=COLUMN_TYPES[column]: conforms(value, type_))
+    for column in NESTED_COLUMNS
 }
 
 
