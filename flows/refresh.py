@@ -25,6 +25,7 @@ from interplay.env import apply_offline_defaults
 apply_offline_defaults()
 
 from prefect import flow, get_run_logger  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 
 from flows.release import release  # noqa: E402
@@ -43,13 +44,20 @@ def refresh(root: str | None = None) -> str:
     fingerprint = input_fingerprint(workspace)
     if history and history[-1]["fingerprint"] == fingerprint:
         logger.info("no change since %s: nothing to publish", history[-1]["version"])
+        create_markdown_artifact(  # the decision, in the UI next to the release runs it skipped
+            key="refresh", markdown=f"No change since {history[-1]['version']}: nothing published.",
+            description="What this refresh decided",
+        )
         return "no change"
     version = load_params(workspace / "params.yaml").publish.version
     if history and {r["version"] for r in history} & {version}:
         version = next_version(history[-1]["version"])
         set_version(workspace, version)
     logger.info("inputs changed: releasing %s", version)
-    release(root=str(workspace), tag=True)
+    release(root=str(workspace), tag=True)  # its run carries the evaluation and release artifacts
+    create_markdown_artifact(
+        key="refresh", markdown=f"Inputs changed: released {version}.", description="What this refresh decided"
+    )
     return version
 
 

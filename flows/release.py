@@ -3,8 +3,13 @@
 Each task runs its stage through ``dvc repro --single-item`` so that ``dvc.lock`` records what made
 every output, and is cached by the stage key of :mod:`interplay.stage_keys`: a stage whose key
 Prefect has already seen (and whose outputs are still on disk) is reported ``Cached`` and not run,
-without starting ``dvc`` at all. Adding a stage is one entry in ``dvc.yaml`` and one line in
-:func:`release`.
+without starting ``dvc`` at all. The stages run in the order of DVC's own graph of ``dvc.yaml``
+(:mod:`interplay.stage_graph`): adding a stage is one entry there, and nothing here.
+
+A run killed at any moment leaves a workspace the next run resumes: stages resume from their
+shards and checkpoints, and a ``dvc.lock`` that DVC was writing when the kill came is put back
+from the last good copy the flow keeps after every stage (:mod:`interplay.dvc_state`), with a log
+line saying so.
 """
 
 from __future__ import annotations
@@ -26,11 +31,15 @@ from interplay.env import apply_offline_defaults, stage_env
 
 apply_offline_defaults()
 
-from prefect import flow, task  # noqa: E402  (Prefect reads PREFECT_HOME when imported)
+from prefect import flow, get_run_logger, task  # noqa: E402  (Prefect reads PREFECT_HOME when imported)
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.states import State  # noqa: E402
 
+from interplay.dvc_state import keep_good_copy, recover  # noqa: E402
 from interplay.params import load_params  # noqa: E402
+from interplay.release_artifacts import evaluation_markdown, hub_link, release_table, validation_markdown  # noqa: E402
 from interplay.releases import ReleaseError, ensure_releasable, record_release, tag_release  # noqa: E402
+from interplay.stage_graph import stage_order  # noqa: E402
 from interplay.stage_keys import StageSpec, load_stages, outputs_present, producer_of, stage_keys  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -42,13 +51,16 @@ class StageFailed(RuntimeError):
 
 @dataclass
 class Plan:
-    """What the flow knows before it runs anything: the stages, their cache keys, and which of
-    them DVC finds out of date (a Prefect key seen before is trusted only where DVC agrees)."""
+    """What the flow knows before it runs anything: the stages in DVC's order, their cache keys,
+    which of them DVC finds out of date (a Prefect key seen before is trusted only where DVC
+    agrees), and what a killed run left for it to repair first."""
 
     root: Path
     stages: dict[str, StageSpec]
     keys: dict[str, str]
     stale: set[str]
+    order: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
     executed: set[str] = field(default_factory=set)
 
     @classmethod
@@ -58,7 +70,15 @@ class Plan:
             (root / params.corpus.local_dir).mkdir(parents=True, exist_ok=True)
         raw = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
         stages = load_stages(root, raw)
-        return cls(root=root, stages=stages, keys=stage_keys(root, stages, raw), stale=_dvc_stale(root))
+        repairs = recover(root)  # before any dvc command: a cut dvc.lock stops every one of them
+        keep_good_copy(root)
+        order = stage_order(root)
+        if set(order) != set(stages):
+            raise StageFailed(f"dvc.yaml: DVC's stages {sorted(order)} differ from those read {sorted(stages)}")
+        return cls(
+            root=root, stages=stages, keys=stage_keys(root, stages, raw), stale=_dvc_stale(root),
+            order=order, repairs=repairs,
+        )
 
     def must_run(self, name: str) -> bool:
         """Outputs missing, DVC says out of date, or an upstream stage ran in this flow."""
@@ -111,6 +131,7 @@ def _run(plan: Plan, name: str, summary: list[tuple[str, str, float]]) -> None:
     state: State = task(name, plan.keys[name], str(plan.root), return_state=True)
     if not state.is_failed() and state.name != "Cached":
         plan.executed.add(name)
+        keep_good_copy(plan.root)  # the lock DVC just wrote, for a later run to fall back on
     summary.append((name, state.name or state.type.value, time.monotonic() - started))
     if state.is_failed():
         raise StageFailed(f"stage '{name}' failed: {state.message}")
@@ -120,6 +141,34 @@ def _print_summary(summary: list[tuple[str, str, float]]) -> None:
     width = max((len(name) for name, _, _ in summary), default=0)
     for name, state, seconds in summary:
         print(f"{name:<{width}}  {state:<10} {seconds:7.1f} s")
+
+
+def _attach_verdict(root: Path) -> None:
+    """A failed gate's verdict, on the run that it stopped."""
+    verdict = validation_markdown(root)
+    if verdict is not None:
+        create_markdown_artifact(key="validation", markdown=verdict, description="Validation gate of this run")
+
+
+def _attach_release(root: Path) -> None:
+    """The evaluation table with the validation verdict, and the release, on this run."""
+    publish = load_params(root / "params.yaml").publish
+    evaluation = evaluation_markdown(root)
+    if evaluation is not None:
+        create_markdown_artifact(
+            key="evaluation", markdown=evaluation,
+            description=f"Evaluation and validation verdict of release {publish.version}",
+        )
+    create_table_artifact(
+        key="release", table=release_table(root),
+        description=f"release/ of {publish.version} ({publish.target}): files and sha256",
+    )
+    if publish.target == "hub" and publish.repo_id:
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        create_link_artifact(
+            key="release-hub", link=hub_link(endpoint, publish.repo_id, publish.version),
+            link_text=f"{publish.repo_id} {publish.version}", description="The release on the Hub",
+        )
 
 
 def check_release(root: Path, params_file: str = "params.yaml", tag: bool = False) -> None:
@@ -138,7 +187,8 @@ def check_release(root: Path, params_file: str = "params.yaml", tag: bool = Fals
 def release(
     params_file: str = "params.yaml", root: str | None = None, tag: bool = False
 ) -> list[tuple[str, str, float]]:
-    """Run every stage in order (each is one line below); with ``tag``, make it a release.
+    """Run every stage in DVC's order; with ``tag``, make it a release. The run carries the
+    evaluation table, the validation verdict and the release's files as Prefect artifacts.
 
     Tagging records the dataset hashes, pushes the outputs to the DVC remote, commits
     ``dvc.lock`` and tags it with ``publish.version`` (the version the Hub tag carries too).
@@ -146,20 +196,19 @@ def release(
     workspace = Path(root or Path.cwd()).resolve()
     check_release(workspace, params_file, tag)
     plan = Plan.load(workspace)
+    for repair in plan.repairs:
+        get_run_logger().warning(repair)
     summary: list[tuple[str, str, float]] = []
     try:
-        _run(plan, "fetch", summary)
-        _run(plan, "preprocess", summary)
-        _run(plan, "base_model", summary)
-        _run(plan, "finetune_user", summary)
-        _run(plan, "finetune_recommender", summary)
-        _run(plan, "simulate", summary)
-        _run(plan, "baselines", summary)
-        _run(plan, "validate", summary)
-        _run(plan, "evaluate", summary)
-        _run(plan, "publish", summary)
+        for name in plan.order:
+            _run(plan, name, summary)
+    except StageFailed:
+        if summary and summary[-1][0] == "validate":
+            _attach_verdict(plan.root)
+        raise
     finally:
         _print_summary(summary)
+    _attach_release(plan.root)
     if tag:
         publish = load_params(plan.root / params_file).publish
         record_release(plan.root, publish.version)

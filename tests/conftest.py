@@ -29,3 +29,11 @@ def corpora() -> Path:
     if not (CORPORA / "redial" / "test_data.jsonl").is_file():
         pytest.fail(f"the shared corpora are missing: expected them in {CORPORA}")
     return CORPORA
+
+
+@pytest.fixture(scope="session")
+def finished_release(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, corpora: Path):
+    """One uninterrupted smoke release, shared by every module that needs it (see finished_release.py)."""
+    from finished_release import finish_release
+
+    yield from finish_release(tmp_path_factory, repo_root, corpora)

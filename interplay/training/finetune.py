@@ -174,17 +174,33 @@ def fingerprint(settings: FinetuneSettings, seed: int, base_sha: Any, train: lis
     return digest.hexdigest()
 
 
+def _read_json(path: Path) -> Any:
+    """A JSON file's content, or None where it is missing or was cut by a kill while written."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def _prepare_checkpoints(checkpoint_dir: Path, key: str) -> str | None:
-    """Keep the directory when it holds checkpoints of this exact run; return the last one."""
+    """Keep the directory when it holds checkpoints of this exact run; return the last whole one.
+
+    A kill may come while a file here is being written: an unreadable marker counts as another
+    run's, and a checkpoint whose trainer state (which the Trainer writes last) does not read
+    back is half-written and removed, so that a resumed run never loads it."""
     from transformers.trainer_utils import get_last_checkpoint
 
     marker = checkpoint_dir / FINGERPRINT_FILE
     if checkpoint_dir.exists():
-        stored = json.loads(marker.read_text()).get("fingerprint") if marker.exists() else None
-        if stored != key:
+        stored = _read_json(marker)
+        if not isinstance(stored, dict) or stored.get("fingerprint") != key:
             logger.info("checkpoints in %s are of another run; starting over", checkpoint_dir)
             shutil.rmtree(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    for checkpoint in checkpoint_dir.glob("checkpoint-*"):
+        if checkpoint.is_dir() and _read_json(checkpoint / "trainer_state.json") is None:
+            logger.info("removing %s: a killed run left it half-written", checkpoint)
+            shutil.rmtree(checkpoint)
     marker.write_text(json.dumps({"fingerprint": key}) + "\n")
     return get_last_checkpoint(str(checkpoint_dir))
 
@@ -251,9 +267,8 @@ def train_adapter(
     pad_id = tokenizer.pad_token_id
 
     before_file = checkpoint_dir / BEFORE_FILE
-    if before_file.exists():
-        before = json.loads(before_file.read_text())
-    else:
+    before = _read_json(before_file)
+    if not isinstance(before, dict) or "loss" not in before:  # missing, or cut by a kill
         logger.info("validation loss before training (%d examples)", len(validation))
         before = evaluate_loss(peft_model, validation, pad_id, settings.eval_batch_size, bf16)
         before_file.write_text(json.dumps(before) + "\n")
@@ -312,6 +327,9 @@ def train_adapter(
         peft_model.peft_config["default"].base_model_name_or_path = base_reference
         base = peft_model.get_base_model()
         base.name_or_path = base.config.name_or_path = base_reference
+    config = peft_model.peft_config["default"]
+    if isinstance(config.target_modules, set):  # peft holds a set, which it writes in this
+        config.target_modules = sorted(config.target_modules)  # process's hash order: sort it
     peft_model.save_pretrained(str(out_dir), safe_serialization=True)
     # A finished run leaves no checkpoint behind: a later run (new code, say) must train, not
     # "resume" at its last step and save the old adapter again.
