@@ -77,6 +77,13 @@ def test_scheduled_deployment_runs_on_a_local_server(workspace: Path, tmp_path: 
             log = (tmp_path / "serve.log").read_text()
             assert "COMPLETED" in run.stdout, run.stdout + log
             assert "no change since v0.1.0" in log  # nothing changed: nothing released
+            from prefect.client.orchestration import get_client
+            from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+                (decision,) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["refresh"])))
+            assert decision.data == "No change since v0.1.0: nothing published."  # in the UI too
         finally:
             os.killpg(serve.pid, signal.SIGTERM)
             serve.wait(timeout=30)
