@@ -29,6 +29,7 @@ STAGES: dict[str, str] = {
     "base_model": "tasks.base_model",
     "finetune_user": "tasks.finetune_user",
     "finetune_recommender": "tasks.finetune_recommender",
+    "finetune_script": "tasks.finetune_script",
     "simulate": "tasks.simulate",
     "baselines": "tasks.baselines",
     "validate": "tasks.validate",

@@ -81,6 +81,9 @@ class PreprocessParams(_Section):
 PACKAGED_BASE_MODEL = "packaged:smollm2-135m-instruct"
 
 FinetuneRole = Literal["user", "recommender"]
+#: What gets an adapter: the two roles, and the script writer of the trained reference-dependent
+#: baseline, which writes both sides from the user's base.
+TrainedRole = Literal["user", "recommender", "script"]
 
 
 class ModelParams(_Section):
@@ -158,10 +161,12 @@ class FinetuneParams(FinetuneSettings):
 
     user: FinetuneOverrides = FinetuneOverrides()
     recommender: FinetuneOverrides = FinetuneOverrides()
+    #: The script writer of the reference-dependent baseline (stage finetune_script).
+    script: FinetuneOverrides = FinetuneOverrides()
     #: Checkpoints live outside the DVC outputs (which DVC deletes before a stage runs).
     checkpoint_dir: str = "data/checkpoints"
 
-    def for_role(self, role: FinetuneRole) -> FinetuneSettings:
+    def for_role(self, role: TrainedRole) -> FinetuneSettings:
         """The shared settings with the role's overrides applied."""
         shared = self.model_dump(include=set(FinetuneSettings.model_fields))
         overrides = getattr(self, role).model_dump(exclude_none=True)

@@ -7,6 +7,8 @@ the recommender sees instructions only and must learn the seeker's taste from th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 RECOMMENDER_SYSTEM_PROMPT = (
     "You are a friendly movie recommender chatting with someone who is looking for a movie to "
     "watch. Ask about what they enjoy, listen to their answers, and recommend specific movies by "
@@ -26,4 +28,24 @@ def user_system_prompt(preference_summary: str, target_attributes_text: str, end
         f"with {end_marker}.\n\n"
         f"About you: {preference_summary}\n\n"
         f"What you are looking for: {target_attributes_text}"
+    )
+
+
+def script_system_prompt(
+    role: str, preference_summary: str, target_attributes_text: str, target_titles: Sequence[str], end_marker: str
+) -> str:
+    """The reference-dependent writer's instructions for ``role``'s next message; both sides are
+    told the (first) target title, which is what makes the baseline reference-dependent. Shared by
+    the script writer's training set and the baseline's simulation."""
+    target_title = target_titles[0] if target_titles else "a fitting movie"
+    if role == "user":
+        return (
+            "You are a person chatting with a movie recommender to find a movie to watch. "
+            f"{preference_summary} You are looking for: {target_attributes_text} "
+            f"The movie you will end up with is {target_title}: when the recommender suggests it, accept it "
+            f"and say goodbye, ending that message with {end_marker}. Write only your next message."
+        )
+    return (
+        "You are a movie recommender chatting with a person who is looking for a movie. Ask about "
+        f"their taste, then recommend {target_title}: it is the right movie for them. Write only your next message."
     )

@@ -132,7 +132,7 @@ def test_markdown_table_shows_four_rows_with_counts(workspace: Path) -> None:
     table = _tables(text)[0]
     assert table[0].startswith("| System | N | Succ. ↑ | R@1 ↑ | R@5 ↑ | R@10 ↑ | Match ↑ | Match≥½ ↑ | Leak ↓")
     rows = [line.split(" | ")[0].lstrip("| ") for line in table[1:]]
-    assert rows == ["---", "Real (test)", "Zero-shot", "Reference-dependent", "Interplay (ours)"]
+    assert rows == ["---", "Real (test)", "Zero-shot", "Reference-dependent (trained)", "Interplay (ours)"]
     interplay = table[-1].split(" | ")
     assert interplay[1] == "4" and interplay[2] == "0.500" and interplay[3] == "0.250"
     real = table[2].split(" | ")
@@ -161,7 +161,7 @@ def test_realism_section_names_telling_ngrams_per_system_and_role(workspace: Pat
     rows = _tables(section)[0][2:]
     assert [r.split(" | ")[:2] for r in rows] == [
         [f"| {system}", role]
-        for system in ("Zero-shot", "Reference-dependent", "Interplay (ours)")
+        for system in ("Zero-shot", "Reference-dependent (trained)", "Interplay (ours)")
         for role in ("user", "recommender")
     ]
     zero_shot_user = rows[0].split(" | ")
@@ -207,7 +207,7 @@ def test_report_shows_three_example_dialogues_per_generated_system(workspace: Pa
     section = text.split("## Example dialogues", 1)[1]
     assert "random.Random(13)" in section and "first accepted" in section
     blocks = section.split("\n### ")[1:]
-    assert [b.splitlines()[0] for b in blocks] == ["Zero-shot", "Reference-dependent", "Interplay (ours)"]
+    assert [b.splitlines()[0] for b in blocks] == ["Zero-shot", "Reference-dependent (trained)", "Interplay (ours)"]
     heads = {b.splitlines()[0]: [line for line in b.splitlines() if line.startswith("#### ")] for b in blocks}
     assert all(len(h) == 3 for h in heads.values())
     third = random.Random(13).sample(["d2", "d4"], 1)[0]
@@ -222,3 +222,15 @@ def test_report_shows_three_example_dialogues_per_generated_system(workspace: Pa
     assert "the user accepted **Beerfest (2006)** (`2`)" in ours
     assert "- **Recommender:** Then try **Beerfest (2006)**, same crew and just as silly." in ours
     assert "Real (test)" not in section  # real dialogues need no examples
+
+
+def test_report_states_the_trained_baselines_budget() -> None:
+    """The reference-dependent row is the trained writer: the report says with what budget, from
+    the writer's own training record, and says so when the record is missing."""
+    from interplay.evaluation.report import baselines_paragraph
+
+    record = {"train_steps": 45, "train_examples": 1696, "validation_loss_before": 3.1, "validation_loss_after": 2.5}
+    text = baselines_paragraph(record)
+    assert "45 optimizer steps over 1696 training examples" in text and "3.100 before, 2.500 after" in text
+    assert "finetune_script" in text
+    assert "is missing" in baselines_paragraph(None)

@@ -89,6 +89,25 @@ def test_sft_sets_train_each_role_on_its_own_turns(redial: PreprocessResult) -> 
     assert not sft_ids & test_ids
 
 
+def test_script_writer_learns_both_sides_told_the_target(redial: PreprocessResult) -> None:
+    """The trained reference-dependent baseline: each profiled train dialogue, from each side, under
+    instructions naming its first target title; only the seeker's side ends with the marker."""
+    end = Params().preprocess.end_marker
+    profiles = {p.dialogue_id: p for p in redial.profiles}
+    rows = redial.sft["script"]["train"]
+    assert len(rows) > len(redial.sft["user"]["train"])  # both sides of (nearly) each dialogue
+    sides = {"user": 0, "recommender": 0}
+    for row in rows:
+        system, *turns = row.messages
+        profile = profiles[row.dialogue_id]
+        assert profile.target_titles[0] in system["content"]
+        side = "user" if system["content"].startswith("You are a person") else "recommender"
+        sides[side] += 1
+        assert turns[-1]["role"] == "assistant"
+        assert turns[-1]["content"].endswith(end) == (side == "user")
+    assert sides["user"] > 0 and sides["recommender"] > 0
+
+
 def test_inspired_dev_preprocesses_into_all_three_splits(corpora: Path) -> None:
     params = Params.model_validate({"corpus": {"name": "inspired"}})
     result = preprocess_corpus(corpora / "inspired", corpora / "redial", params)
@@ -153,6 +172,6 @@ def test_same_inputs_give_the_same_bytes(tmp_path: Path, corpora: Path, redial: 
         write_outputs(result, tmp_path / name / "processed", tmp_path / name / "preprocess.json")
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
-    assert files_a == files_b and len(files_a) == 8
+    assert files_a == files_b and len(files_a) == 10  # + sft/script/{train,validation}
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel

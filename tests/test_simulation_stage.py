@@ -15,6 +15,7 @@ from interplay.preprocess.artifacts import CATALOG_SCHEMA, DIALOGUES_SCHEMA, PRO
 from interplay.preprocess.profiles import Profile
 from interplay.simulation.baselines import script_view
 from interplay.simulation.conversation import Conversation
+from interplay.simulation.runtime import adapter_identity
 from interplay.simulation.stage import simulate_pairs
 
 CATALOG = [
@@ -54,7 +55,7 @@ def _profiles(n: int) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """models/base + both adapters + processed profiles and catalog, all tiny."""
+    """models/base + the three adapters + processed profiles and catalog, all tiny."""
     import torch
     from peft import LoraConfig, get_peft_model
     from tiny_lm import save_tiny
@@ -64,7 +65,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ws")
     base = save_tiny(root / "models" / "base")
     (base / "provenance.json").write_text(json.dumps({"weights_sha256": {"model.safetensors": "tiny"}}))
-    for seed, role in enumerate(("user", "recommender")):
+    for seed, role in enumerate(("user", "recommender", "script")):
         model, _ = load_base(base)
         torch.manual_seed(seed)
         config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
@@ -108,8 +109,12 @@ def test_baselines_write_their_files(workspace: Path) -> None:
     assert pq.read_table(zero).num_rows == 2
     table = pq.read_table(scripted).to_pylist()
     assert len(table) == 2 and all(r["source"] == "reference_dependent" for r in table)
-    assert all("+lora" not in r["user_model"] and r["user_model"] == r["recommender_model"] for r in table)
+    # one trained writer plays both sides: the script adapter, on both
+    script = adapter_identity(adapter_dir(workspace, "script"))
+    assert all(r["user_model"].split("@")[0].endswith("+" + script) for r in table)
+    assert all(r["user_model"] == r["recommender_model"] for r in table)
     assert all(r["num_turns"] >= 1 for r in table)  # the writer speaks for both sides
+    assert all("+lora" not in r["user_model"] for r in pq.read_table(zero).to_pylist())
 
 
 @pytest.mark.slow

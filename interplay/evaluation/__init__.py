@@ -21,6 +21,14 @@ FIGURES_DIR = "reports/figures"
 VALIDATION_SUMMARY = "reports/validation.json"
 
 
+#: The trained reference-dependent writer's training record, for the report's baseline budget.
+WRITER_METRICS = Path("models/script/metrics.json")
+
+
+def _read_optional_json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     """Compute the metrics of every system present and write the metrics, report, figures and the
     page of generated dialogues."""
@@ -71,6 +79,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         titles=titles,
         seed=params.seed,
         turn_realism=turn_realism,
+        writer_training=_read_optional_json(root / WRITER_METRICS),
     )
     (root / REPORT_PATH).write_text(markdown, "utf-8")
     write_page({name: rows for name, rows in systems.items() if name in GENERATED}, titles, root)

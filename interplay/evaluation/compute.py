@@ -34,7 +34,7 @@ GENERATED: tuple[str, ...] = ("zero_shot", "reference_dependent", "interplay")
 LABELS: dict[str, str] = {
     "real": "Real (test)",
     "zero_shot": "Zero-shot",
-    "reference_dependent": "Reference-dependent",
+    "reference_dependent": "Reference-dependent (trained)",
     "interplay": "Interplay (ours)",
 }
 

@@ -117,6 +117,7 @@ def render_markdown(
     seed: int = 13,
     examples_per_system: int = 3,
     turn_realism: Mapping[str, Mapping[str, TurnRealism]] | None = None,
+    writer_training: Mapping[str, Any] | None = None,
 ) -> str:
     """The whole report. ``systems`` (name -> dialogue rows) gives the "Example dialogues"
     section: ``examples_per_system`` per generated system, by :func:`choose_examples` with ``seed``,
@@ -153,6 +154,8 @@ def render_markdown(
         f"{_profiled(results)}); since the targets are the items the real recommender suggested "
         "and the seeker liked, real recall is a ceiling by construction, not a competitor.",
         "",
+        baselines_paragraph(writer_training),
+        "",
         "## Behaviour",
         "",
         results_table(results, k_values, "behaviour"),
@@ -183,6 +186,25 @@ def render_markdown(
         if section:
             parts += [section, ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def baselines_paragraph(writer_training: Mapping[str, Any] | None) -> str:
+    """What the two baselines are, with the trained writer's budget as its ``metrics.json`` says."""
+    text = (
+        "Baselines. Zero-shot: the untrained base model in both roles, with the roles' prompts. "
+        "Reference-dependent (trained): the paper's \"traditional\" baseline as it would really be "
+        "built: one writer, the base model with a LoRA adapter fine-tuned with the same recipe as "
+        "the two roles on the same train dialogues (both sides of each, message by message, told "
+        "the first target title; stage `finetune_script`), writing both sides of each dialogue."
+    )
+    if not writer_training:
+        return text + " Its training record (`models/script/metrics.json`) is missing."
+    steps, examples = writer_training.get("train_steps"), writer_training.get("train_examples")
+    before, after = writer_training.get("validation_loss_before"), writer_training.get("validation_loss_after")
+    budget = f" Its training budget: {steps} optimizer steps over {examples} training examples"
+    if isinstance(before, (int, float)) and isinstance(after, (int, float)):
+        budget += f" (validation loss {before:.3f} before, {after:.3f} after)"
+    return text + budget + "; the two roles' own budgets are in `models/{user,recommender}/metrics.json`."
 
 
 def realism_section(turn_realism: Mapping[str, Mapping[str, TurnRealism]], *, folds: int) -> str:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from tqdm.auto import tqdm
 
@@ -24,15 +24,16 @@ from interplay.corpus.readers import CorpusReader, get_reader
 from interplay.corpus.schema import Dialogue
 from interplay.errors import BadRecordError
 from interplay.grounding.notes import Grounder, training_candidate_notes, training_item_notes
-from interplay.params import Params
+from interplay.params import Params, TrainedRole
 from interplay.preprocess.normalize import normalize_dialogue
 from interplay.preprocess.profiles import Profile, build_profile
-from interplay.preprocess.sft import ChatMessage, recommender_example, user_example
+from interplay.preprocess.sft import ChatMessage, recommender_example, script_examples, user_example
 from interplay.preprocess.splits import assign_split, plan_splits
 
 log = logging.getLogger(__name__)
 
 SFT_SPLITS = ("train", "validation")
+SFT_ROLES: tuple[TrainedRole, ...] = get_args(TrainedRole)
 SPLITS = ("train", "validation", "test")
 LIMIT_REASON = "max_dialogues_per_file"
 
@@ -175,7 +176,7 @@ def preprocess_corpus(
     grounder = None
     if params.simulation.grounding == "catalog":
         grounder = Grounder.fit(catalog, [d for d in dialogues if d.split == "train"], params.retriever)
-    sft: dict[str, dict[str, list[SftRow]]] = {r: {s: [] for s in SFT_SPLITS} for r in ("user", "recommender")}
+    sft: dict[str, dict[str, list[SftRow]]] = {r: {s: [] for s in SFT_SPLITS} for r in SFT_ROLES}
     for dialogue in tqdm(dialogues, desc="training sets", unit=" dialogues", disable=None, leave=False):
         if dialogue.split not in SFT_SPLITS:
             continue
@@ -185,6 +186,8 @@ def preprocess_corpus(
             example = user_example(dialogue, profile, pre.end_marker, notes)
             if example is not None:
                 sft["user"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
+            for example in script_examples(dialogue, profile, pre.end_marker):
+                sft["script"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
         notes = training_candidate_notes(dialogue, grounder) if grounder else None
         example = recommender_example(dialogue, notes)
         if example is not None:

@@ -11,7 +11,12 @@ turns only. Which dialogues feed which set:
   recommender's turns are ``assistant``; trailing seeker turns are dropped (nothing to learn from
   them), and there is no end marker.
 
-Test dialogues feed neither set: they are held out for simulation and evaluation.
+* **script writer** (the trained reference-dependent baseline): the profiled dialogues again, each
+  twice, once from each side, under instructions that name the target title
+  (:func:`interplay.prompts.script_system_prompt`). One model learns to write both sides of a
+  conversation that knows its answer; it never sees grounding notes (the baselines are ungrounded).
+
+Test dialogues feed no set: they are held out for simulation and evaluation.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from interplay.corpus.schema import Dialogue, Message, Role
 from interplay.end_marker import strip_marker
 from interplay.preprocess.profiles import Profile
-from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
+from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, script_system_prompt, user_system_prompt
 from interplay.rows import ChatMessage, role_view
 
 
@@ -40,6 +45,15 @@ def _without_marker(message: Message, end_marker: str) -> Message:
     return Message(message.role, cleaned) if marked else message
 
 
+def _ended_by_user(dialogue: Dialogue, end_marker: str) -> list[Message]:
+    """The dialogue up to the seeker's last turn, which alone carries the end marker."""
+    messages = [_without_marker(m, end_marker) for m in _cut_after_last(dialogue.messages, "user")]
+    if messages:
+        last = messages[-1]
+        messages[-1] = Message(last.role, f"{last.content} {end_marker}")
+    return messages
+
+
 def user_example(
     dialogue: Dialogue, profile: Profile, end_marker: str, notes: dict[int, str] | None = None
 ) -> list[ChatMessage] | None:
@@ -48,11 +62,9 @@ def user_example(
     The marker appears once, at the very end: any spelling of it a real message happens to hold is
     removed first (:mod:`interplay.end_marker`), so the model learns one place and one form.
     """
-    messages = [_without_marker(m, end_marker) for m in _cut_after_last(dialogue.messages, "user")]
+    messages = _ended_by_user(dialogue, end_marker)
     if not messages:
         return None
-    last = messages[-1]
-    messages[-1] = Message(last.role, f"{last.content} {end_marker}")
     system = user_system_prompt(profile.preference_summary, profile.target_attributes_text, end_marker)
     return [{"role": "system", "content": system}, *_chat(messages, "user", notes)]
 
@@ -64,3 +76,20 @@ def recommender_example(dialogue: Dialogue, notes: dict[int, str] | None = None)
     if not messages:
         return None
     return [{"role": "system", "content": RECOMMENDER_SYSTEM_PROMPT}, *_chat(messages, "recommender", notes)]
+
+
+def script_examples(dialogue: Dialogue, profile: Profile, end_marker: str) -> list[list[ChatMessage]]:
+    """The script writer's examples of a dialogue: its seeker side (ending with the marker, as
+    :func:`user_example`) and its recommender side, each under the instructions naming the target."""
+    examples = []
+    sides: tuple[tuple[Role, list[Message]], ...] = (
+        ("user", _ended_by_user(dialogue, end_marker)),
+        ("recommender", _cut_after_last(dialogue.messages, "recommender")),
+    )
+    for role, messages in sides:
+        if messages:
+            system = script_system_prompt(
+                role, profile.preference_summary, profile.target_attributes_text, profile.target_titles, end_marker
+            )
+            examples.append([{"role": "system", "content": system}, *_chat(messages, role)])
+    return examples

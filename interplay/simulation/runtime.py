@@ -19,16 +19,23 @@ from interplay import precision as precisions
 from interplay.hashing import sha256_file
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.models.base import PROVENANCE_FILE
-from interplay.params import Params
+from interplay.params import Params, TrainedRole
 from interplay.simulation.baselines import script_players
 from interplay.rows import ROLES, Role
 from interplay.simulation.engine import RolePlayer, TurnGenerator
 from interplay.training.finetune import load_base
 from interplay.training.roles import role_base_dir
 
-#: interplay: fine-tuned pair; zero_shot: the base in both roles; reference_dependent: the base
-#: writing both sides knowing the target (:mod:`interplay.simulation.baselines`).
+#: interplay: fine-tuned pair; zero_shot: the base in both roles; reference_dependent: the script
+#: writer (the base with the ``script`` adapter) writing both sides knowing the target
+#: (:mod:`interplay.simulation.baselines`).
 Variant = Literal["interplay", "zero_shot", "reference_dependent"]
+#: The adapter each role of a variant plays with (none: the bare base).
+ADAPTER_OF: dict[Variant, dict[Role, TrainedRole]] = {
+    "interplay": {"user": "user", "recommender": "recommender"},
+    "zero_shot": {},
+    "reference_dependent": {"user": "script", "recommender": "script"},
+}
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,11 @@ def model_identities(params: Params, root: Path, variant: Variant) -> dict[Role,
     precision = inference_precision(params.simulation.precision)
     identities: dict[Role, str] = {}
     for role in ROLES:
-        writer = "user" if variant == "reference_dependent" else role  # one writer plays both sides
+        trained = ADAPTER_OF[variant].get(role)
+        writer = "script" if variant == "reference_dependent" else role  # one writer plays both sides
         identity = base_identity(role_base_dir(params, root, writer))
-        if variant == "interplay":
-            identity += "+" + adapter_identity(adapter_dir(root, role))
+        if trained is not None:
+            identity += "+" + adapter_identity(adapter_dir(root, trained))
         identities[role] = f"{identity}@{precision}"
     return identities
 
@@ -89,24 +97,24 @@ def load_players(params: Params, root: Path, variant: Variant) -> Players:
     generators: dict[Path, TurnGenerator] = {}
     players: dict[Role, RolePlayer] = {}
     for role in ROLES:
-        base_dir = role_base_dir(params, root, role)
+        adapter = ADAPTER_OF[variant].get(role)
+        base_dir = role_base_dir(params, root, adapter or role)
         if base_dir not in generators:
             model, tokenizer = load_base(base_dir)
             generators[base_dir] = TurnGenerator(model.eval(), tokenizer, settings.max_context_tokens)
         generator = generators[base_dir]
-        adapter: str | None = None
-        if variant == "interplay":
-            location = str(adapter_dir(root, role))
+        loaded = isinstance(generator.model, PeftModel) and adapter in generator.model.peft_config
+        if adapter is not None and not loaded:
+            location = str(adapter_dir(root, adapter))
             if isinstance(generator.model, PeftModel):
-                generator.model.load_adapter(location, adapter_name=role)
+                generator.model.load_adapter(location, adapter_name=adapter)
             else:
-                generator.model = PeftModel.from_pretrained(generator.model, location, adapter_name=role)
+                generator.model = PeftModel.from_pretrained(generator.model, location, adapter_name=adapter)
             generator.model.eval()
-            adapter = role
         sampling = settings.user if role == "user" else settings.recommender
         players[role] = RolePlayer(generator=generator, adapter=adapter, sampling=sampling)
     for generator in generators.values():
         generator.model = place_for_inference(generator.model, settings.precision)
-    if variant == "reference_dependent":  # one writer, the user's base, plays both sides
-        players = script_players(players["user"], params.preprocess.end_marker)
+    if variant == "reference_dependent":  # one writer, the script adapter, plays both sides
+        players = script_players(players, params.preprocess.end_marker)
     return Players(players, model_identities(params, root, variant))

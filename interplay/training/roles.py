@@ -11,7 +11,7 @@ import torch
 
 from interplay.models.adapters import adapter_dir
 from interplay.models.base import PROVENANCE_FILE, base_dir_for_role
-from interplay.params import FinetuneRole, Params
+from interplay.params import FinetuneRole, Params, TrainedRole
 from interplay.training.data import encode_rows, read_sft_rows, subsample
 from interplay import precision as precisions
 from interplay.training.finetune import load_base, train_adapter
@@ -22,17 +22,25 @@ BASE_ROOT = Path("models/base")
 #: Measurements of the run, not of its result: returned (benchmarks read them) and logged, but
 #: left out of ``metrics.json``, a DVC output that must be byte-identical for the same inputs.
 WALL_CLOCK_KEYS = ("train_seconds", "supervised_tokens_per_second")
+#: Measurements of the run, not of its result: returned (benchmarks read them) and logged, but
+#: left out of ``metrics.json``, a DVC output that must be byte-identical for the same inputs.
+WALL_CLOCK_KEYS = ("train_seconds", "supervised_tokens_per_second")
 
 
-def sft_path(root: Path, role: FinetuneRole, split: str) -> Path:
+#: The base each adapter trains on: the script writer plays the seeker's side first and takes the
+#: user's base, as the untrained writer did.
+BASE_OF: dict[TrainedRole, FinetuneRole] = {"user": "user", "recommender": "recommender", "script": "user"}
+
+
+def sft_path(root: Path, role: TrainedRole, split: str) -> Path:
     return root / "data" / "processed" / "sft" / role / f"{split}.parquet"
 
 
-def role_base_dir(params: Params, root: Path, role: FinetuneRole) -> Path:
-    return base_dir_for_role(root / BASE_ROOT, params.model, role)
+def role_base_dir(params: Params, root: Path, role: TrainedRole) -> Path:
+    return base_dir_for_role(root / BASE_ROOT, params.model, BASE_OF[role])
 
 
-def finetune_role(params: Params, root: Path, role: FinetuneRole) -> dict[str, Any]:
+def finetune_role(params: Params, root: Path, role: TrainedRole) -> dict[str, Any]:
     """Train ``role``'s adapter into ``models/<role>/adapter/``, metrics into ``models/<role>/metrics.json``."""
     settings = params.finetune.for_role(role)
     base_dir = role_base_dir(params, root, role)

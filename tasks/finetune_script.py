@@ -1,0 +1,12 @@
+"""Stage finetune_script: LoRA adapter of the reference-dependent script writer (both sides, told the target) into models/script/ (with metrics.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interplay.params import Params
+from interplay.training.roles import finetune_role
+
+
+def run(params: Params, root: Path, **kwargs: object) -> None:
+    finetune_role(params, root, "script")
