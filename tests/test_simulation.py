@@ -98,9 +98,16 @@ def test_turns_end_on_marker_and_outcome_needs_a_recommendation() -> None:
     add_turn(gave_up, "Nothing for me, bye [END]", **kw)
     assert outcome(gave_up) == ("gave_up", None)
 
-    echo = Conversation(profile=profile(3), opening_role="user")
-    add_turn(echo, "Hello!", **kw)
-    add_turn(echo, "Hello!", **kw)
+    greeting = Conversation(profile=profile(3), opening_role="user")
+    add_turn(greeting, "Hello!", **kw)
+    add_turn(greeting, "Hello!", **kw)  # a short echo of the other side is how dialogues open
+    assert greeting.termination_reason is None and len(greeting.messages) == 2
+    add_turn(greeting, "Hello!", **kw)  # the user repeating itself is a loop
+    assert greeting.termination_reason == "repeated_turn" and len(greeting.messages) == 2
+
+    echo = Conversation(profile=profile(4), opening_role="user")
+    add_turn(echo, "I love old westerns with Clint Eastwood", **kw)
+    add_turn(echo, "I love old westerns with Clint Eastwood", **kw)  # a long echo is a loop
     assert echo.termination_reason == "repeated_turn" and len(echo.messages) == 1
 
 
