@@ -206,6 +206,20 @@ def test_stage_writes_summary_and_data_docs_and_fails_on_defect(tmp_path: Path) 
     assert summary["critical_failures"][0]["examples"][0]["dialogue_id"] == "d1"
 
 
+def test_data_docs_are_the_same_bytes_for_the_same_dialogues(tmp_path: Path) -> None:
+    """A DVC output: GX's run times, load times and random block ids must not reach the pages."""
+    from tasks import validate
+
+    pages = []
+    for name in ("a", "b"):
+        root = tmp_path / name
+        _write(root / "data/simulated/dialogues.parquet", clean_dialogues())
+        validate.run(Params(), root)
+        docs = root / "reports/validation"
+        pages.append({p.relative_to(docs): p.read_bytes() for p in sorted(docs.rglob("*")) if p.is_file()})
+    assert pages[0] == pages[1] and len(pages[0]) > 3
+
+
 def test_missing_interplay_dialogues_fail_clearly(tmp_path: Path) -> None:
     from tasks import validate
 

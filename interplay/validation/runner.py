@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -250,7 +251,9 @@ def _run_suite(
     result_format: dict[str, Any] = {"result_format": "COMPLETE"}
     if index_columns:
         result_format["unexpected_index_column_names"] = index_columns
-    result = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+    result = definition.run(
+        batch_parameters={"dataframe": frame}, result_format=result_format, run_id=_run_id(definition.name)
+    )
     outcomes = []
     for item in result.results:
         config = item.expectation_config
@@ -290,6 +293,42 @@ def _run_suite(
     # GX does not keep the suite's order: critical first, then by name, for readable reports.
     outcomes.sort(key=lambda o: (o.severity != CRITICAL, o.expectation, o.column or "", o.description))
     return outcomes
+
+
+#: The run time GX stamps into the Data Docs (folder names, pages) and the results: fixed, so that
+#: the same dialogues give the same bytes on any machine at any time (a DVC output must not
+#: change on a rerun). The verdict's own time is the stage's, in the logs.
+FIXED_RUN_TIME = "1970-01-01T00:00:00+00:00"
+FIXED_STAMP = "19700101T000000.000000Z"  # the same time as GX writes it in folder names
+
+
+#: GX appends the build time to the address of its logo on every page ("logo-long.png?d=...Z"),
+#: shows the batch's load time (``ge_load_time``) and gives each collapsible block a random uuid4.
+_BUILD_TIME = re.compile(r"\?d=\d{8}T\d{6}\.\d+Z")
+_LOAD_TIME = re.compile(r"\b\d{8}T\d{6}\.\d+Z")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def _strip_build_times(docs_dir: Path) -> None:
+    """Data Docs without the build and load times and random ids GX writes into its pages, so that their
+    bytes follow the data: each uuid becomes ``block-N`` in order of first appearance over the
+    pages in path order, one numbering for all pages (a link between pages still resolves)."""
+    numbering: dict[str, str] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return numbering.setdefault(match.group(0), f"block-{len(numbering)}")
+
+    for page in sorted(docs_dir.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        cleaned = _UUID.sub(number, _LOAD_TIME.sub(FIXED_STAMP, _BUILD_TIME.sub("", text)))
+        if cleaned != text:
+            page.write_text(cleaned, encoding="utf-8")
+
+
+def _run_id(name: str) -> Any:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_name=name, run_time=FIXED_RUN_TIME)
 
 
 def _source_names(context: Any) -> set[str]:
@@ -357,6 +396,7 @@ def validate_datasets(
     docs = None
     if docs_dir is not None:
         context.build_data_docs(site_names=["reports"])
+        _strip_build_times(docs_dir)
         docs = str(docs_dir / "index.html")
     return ValidationReport(reports, docs)
 
