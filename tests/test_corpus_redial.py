@@ -57,6 +57,16 @@ def test_catalog_merges_metadata_and_mention_names(catalog: Catalog) -> None:
     assert built.get("2").title == "Up (2009)"
 
 
+def test_a_namesakes_record_gives_no_facts(catalog: Catalog) -> None:
+    """ReDial's Beauty and the Beast (1992) record is the 2017 remake's: the notes must not say
+    Emma Watson stars in it. The 2017 film keeps its facts."""
+    old = catalog.get("163708")
+    assert old is not None and old.title == "Beauty and the Beast (1992)"
+    assert old.actors == () and old.genres == () and old.plot == ""
+    remake = next(i for i in catalog.items if i.title == "Beauty and the Beast (2017)")
+    assert "Emma Watson" in remake.actors
+
+
 def test_both_raw_variants_read_without_errors(dialogues: dict[str, list]) -> None:
     assert len(dialogues["test_data.jsonl"]) == 1342
     assert len(dialogues["train_sample_1000.jsonl"]) == 1000

@@ -3,6 +3,13 @@
 ``id2info.json`` carries metadata for 99.9% of ReDial's mentions, but 568 of its names lack a year
 and some have odd spacing; ``movies_with_mentions.csv`` names every ReDial id (URL-escaped, e.g.
 ``Why Him%3F``) with a year. The builder merges both so every id has a clean display title.
+
+id2info was scraped by title, and some of its records describe another film of the same name:
+``Beauty and the Beast (1992)`` carries the 2017 remake's IMDb id, genres and cast (Emma Watson).
+IMDb numbered its titles below ``tt1000000`` until about 2007, so a film released before
+:data:`OLD_FILM_BEFORE` whose record has a newer id is a namesake's: all 79 such records in
+ReDial's id2info are (checked by hand). Their facts are dropped, the title kept, and the count
+logged, so the notes and the retriever never state another film's cast.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ from urllib.parse import unquote
 from interplay.textmatch import TitleIndex, display_title, split_title_year
 
 log = logging.getLogger(__name__)
+
+#: Films released before this year with an IMDb id of ``tt1000000`` or above carry a namesake's facts.
+OLD_FILM_BEFORE = 2003
+NEW_IMDB_IDS_FROM = 1_000_000
 
 ID2INFO = "id2info.json"
 MENTIONS_CSV = "movies_with_mentions.csv"
@@ -83,15 +94,24 @@ def _str_list(value: Any) -> tuple[str, ...]:
     return tuple(" ".join(str(v).split()) for v in value if isinstance(v, str) and v.strip())
 
 
+def is_namesakes_record(info: Mapping[str, Any], year: int | None) -> bool:
+    """Whether an id2info record describes a later film of the same name (see the module doc)."""
+    imdb = str(info.get("imdb_id") or "")
+    number = int(imdb[2:]) if imdb.startswith("tt") and imdb[2:].isdigit() else None
+    return year is not None and number is not None and year < OLD_FILM_BEFORE and number >= NEW_IMDB_IDS_FROM
+
+
 def build_catalog(
     id2info: Mapping[str, Mapping[str, Any]], mention_names: Mapping[str, str]
 ) -> Catalog:
     """Merge ``id2info`` metadata with ``movies_with_mentions`` names (id -> raw name).
 
     The id2info name wins; a missing year is taken from the mentions name; ids known only to
-    the mentions file get a title and no metadata.
+    the mentions file get a title and no metadata, and so do those whose record is a namesake's
+    (:func:`is_namesakes_record`).
     """
     items: list[CatalogItem] = []
+    namesakes = 0
     for item_id in set(id2info) | set(mention_names):
         info = id2info.get(item_id) or {}
         name, year = _clean_name(str(info.get("name") or ""))
@@ -99,17 +119,23 @@ def build_catalog(
         name = name or alt_name
         if not name:
             continue
+        year = year if year is not None else alt_year
+        if is_namesakes_record(info, year):
+            namesakes += 1
+            info = {}
         items.append(
             CatalogItem(
                 item_id=str(item_id),
                 name=name,
-                year=year if year is not None else alt_year,
+                year=year,
                 genres=tuple(g.lower() for g in _str_list(info.get("genre"))),
                 directors=_str_list(info.get("director")),
                 actors=_str_list(info.get("star")),
                 plot=" ".join(str(info.get("plot") or "").split()),
             )
         )
+    if namesakes:
+        log.info("catalog: facts of %d items dropped (their id2info record is a later namesake's)", namesakes)
     return Catalog.from_items(items)
 
 
