@@ -189,27 +189,46 @@ def _as_set(values: Any) -> set[str]:
     return {" ".join(str(v).split()).lower() for v in values if v is not None and str(v).strip()}
 
 
+def _present(target: Mapping[str, Any]) -> list[str]:
+    """The attribute fields a target has."""
+    return [f for f in ATTRIBUTE_FIELDS if (_as_set(target.get(f)) if f != "decade" else target.get(f))]
+
+
+def shared_attributes(item: Mapping[str, Any] | None, target: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """Field -> the target's values that ``item`` has too (genres, directors, actors: the sets'
+    overlap, case-insensitively, in the target's order; decade: equal), for the fields they share.
+
+    The one definition of "an item fits a target": ``match_score`` counts these fields, and the
+    user simulator's wish notes (:mod:`interplay.grounding.notes`) state them.
+    """
+    target = target or {}
+    item = item or {}
+    shared: dict[str, list[str]] = {}
+    for field in _present(target):
+        if field == "decade":
+            if str(item.get("decade") or "").lower() == str(target["decade"]).lower():
+                shared[field] = [str(target["decade"])]
+            continue
+        have = _as_set(item.get(field))
+        values = target.get(field)
+        values = [values] if isinstance(values, str) else list(values or ())
+        common = [" ".join(str(v).split()) for v in values if _as_set([v]) & have]
+        if common:
+            shared[field] = common
+    return shared
+
+
 def match_score(item: Mapping[str, Any] | None, target: Mapping[str, Any] | None) -> float | None:
     """Share of the target's attribute fields that ``item`` shares (SPEC ``match_score``).
 
     Fields: genres, directors, actors (shared when the sets overlap, case-insensitively) and
-    decade (equal). Only fields the target has count; None when it has none. An item without
-    metadata shares nothing.
+    decade (equal): :func:`shared_attributes`. Only fields the target has count; None when it has
+    none. An item without metadata shares nothing.
     """
-    target = target or {}
-    item = item or {}
-    present = [
-        f for f in ATTRIBUTE_FIELDS if (_as_set(target.get(f)) if f != "decade" else target.get(f))
-    ]
+    present = _present(target or {})
     if not present:
         return None
-    shared = 0
-    for field in present:
-        if field == "decade":
-            shared += str(item.get("decade") or "").lower() == str(target["decade"]).lower()
-        else:
-            shared += bool(_as_set(item.get(field)) & _as_set(target.get(field)))
-    return shared / len(present)
+    return len(shared_attributes(item, target)) / len(present)
 
 
 def decade_of(year: Any) -> str | None:

@@ -23,7 +23,7 @@ Rules of the turn level, each for a reason:
 - turns empty after stripping control text are left out (nothing to classify).
 
 Control text is never evidence: the end marker (any spelling, :mod:`interplay.end_marker`) and
-grounding notes (``[Candidates: …]``, ``[About …]``, :mod:`interplay.grounding.notes`) are stripped
+grounding notes (``[Candidates: …]``, ``[About …]``, ``[For you: …]``, :mod:`interplay.grounding.notes`) are stripped
 from every text first. Notes are kept out of published messages already; the stripping is the
 defence for a row that still has one, since real dialogues never do and it would give a generated
 text away for free.
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interplay.end_marker import strip_marker
-from interplay.grounding.notes import CANDIDATES_HEAD, ITEM_HEAD
+from interplay.grounding.notes import NOTE_HEADS
 from interplay.metrics import messages_of
 
 Row = Mapping[str, Any]
@@ -47,7 +47,7 @@ Row = Mapping[str, Any]
 #: A grounding note: its head, then text in which a title may hold one level of brackets
 #: (``[About [REC] (2007): horror]``), up to its closing bracket.
 NOTE_PATTERN = re.compile(
-    "(?:" + "|".join(re.escape(h) for h in (CANDIDATES_HEAD, ITEM_HEAD)) + r")(?:[^\[\]]|\[[^\[\]]*\])*\]"
+    "(?:" + "|".join(re.escape(h) for h in NOTE_HEADS) + r")(?:[^\[\]]|\[[^\[\]]*\])*\]"
 )
 #: n-grams reported each way per system and role.
 TOP_FEATURES = 5

@@ -8,6 +8,13 @@
   those items' genres, decade, directors and lead actors — what a person who knows the movie
   would know, and exactly the fields a seed profile's target attributes use, so the user can tell
   whether an offer fits. It never names the target unless the recommender just did.
+* A **wish note** follows each item note in the user's view only: what of the seeker's own wish
+  (its profile's target attributes) each offered item has, as :func:`interplay.metrics.shared_attributes`
+  decides — "[For you: Happy Gilmore (1996) fits 3 of 3: comedy, 1990s, Adam Sandler]". A person
+  who knows what they want sees this at a glance; a 135M model trained a few hundred steps does
+  not reliably compare two attribute lists in its context, so the comparison is written out.
+  It is computed from the profile, so it lives apart from the shared notes and never reaches the
+  recommender (``Conversation.wish_notes``).
 
 Notes are control text: they are never part of a published message; the dialogue rows carry the
 candidate notes in a column of their own.
@@ -16,16 +23,21 @@ candidate notes in a column of their own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue
 from interplay.grounding.retriever import CatalogRetriever, Said, fit_retriever, said_of
+from interplay.metrics import shared_attributes
 from interplay.params import RetrieverParams
 
 CANDIDATES_HEAD = "[Candidates: "
 ITEM_HEAD = "[About "
+WISH_HEAD = "[For you: "
+#: Every note's head: whatever starts with one of these is control text, not dialogue.
+NOTE_HEADS = (CANDIDATES_HEAD, ITEM_HEAD, WISH_HEAD)
 #: Items an item note describes at most (a message listing ten titles gets the first three).
 MAX_NOTED_ITEMS = 3
 
@@ -62,6 +74,35 @@ def item_note(items: Sequence[CatalogItem]) -> str:
     return " ".join(f"{ITEM_HEAD}{item_facts(i)}]" for i in items[:MAX_NOTED_ITEMS])
 
 
+def _attributes(item: CatalogItem) -> dict[str, Any]:
+    return {"genres": item.genres, "decade": item.decade, "directors": item.directors, "actors": item.actors}
+
+
+def wish_note(items: Sequence[CatalogItem], wish: Mapping[str, Any]) -> str:
+    """Per noted item with facts, how many of the wish's fields it fits and with what, in the
+    wish's order: ``[For you: Happy Gilmore (1996) fits 3 of 4: comedy, 1990s, Adam Sandler]``.
+
+    The count is the item's ``match_score`` times the wish's fields: in real dialogues nearly
+    every offer shares something (a genre) with the seeker's wish, and what tells the movie they
+    end up taking is how much it shares.
+    """
+    fields = len([f for f in ("genres", "decade", "directors", "actors") if wish.get(f)])
+    notes = []
+    for item in items[:MAX_NOTED_ITEMS]:
+        if not fields or not (item.genres or item.directors or item.actors):
+            continue  # no wish, or no facts: nothing to compare (the item note says as little)
+        shared = shared_attributes(_attributes(item), wish)
+        values = [v for field in ("genres", "decade", "directors", "actors") for v in shared.get(field, ())]
+        fits = f"fits {len(shared)} of {fields}" + (f": {', '.join(values)}" if values else "")
+        notes.append(f"{WISH_HEAD}{item.title} {fits}]")
+    return " ".join(notes)
+
+
+def user_note(item: str | None, wish: str | None) -> str:
+    """The note the user reads after a recommender message: the items' facts, then the wish note."""
+    return " ".join(n for n in (item, wish) if n)
+
+
 @dataclass(frozen=True)
 class Grounder:
     """The catalog and its retriever: everything the notes of one run are computed from."""
@@ -83,8 +124,14 @@ class Grounder:
         return candidate_note([self.catalog.by_id[i] for i in item_ids if i in self.catalog.by_id])
 
     def item_note(self, item_ids: Sequence[str]) -> str:
+        return item_note(self._items(item_ids))
+
+    def wish_note(self, item_ids: Sequence[str], wish: Mapping[str, Any]) -> str:
+        return wish_note(self._items(item_ids), wish)
+
+    def _items(self, item_ids: Sequence[str]) -> list[CatalogItem]:
         unique = list(dict.fromkeys(item_ids))
-        return item_note([self.catalog.by_id[i] for i in unique if i in self.catalog.by_id])
+        return [self.catalog.by_id[i] for i in unique if i in self.catalog.by_id]
 
 
 def _slot(dialogue_id: str, turn: int, size: int) -> int:
@@ -124,11 +171,17 @@ def training_candidate_notes(dialogue: Dialogue, grounder: Grounder, plant: bool
     return notes
 
 
-def training_item_notes(dialogue: Dialogue, grounder: Grounder) -> dict[int, str]:
-    """Turn -> item note, for every recommender message that names catalog items."""
+def training_item_notes(
+    dialogue: Dialogue, grounder: Grounder, wish: Mapping[str, Any] | None = None
+) -> dict[int, str]:
+    """Turn -> the user's note (item note, then the wish note of ``wish``, the profile's target
+    attributes), for every recommender message that names catalog items."""
     named: dict[int, list[str]] = {}
     for mention in dialogue.item_mentions:
         if mention.role == "recommender":
             named.setdefault(mention.turn, []).append(mention.item_id)
-    notes = {turn: grounder.item_note(ids) for turn, ids in named.items()}
+    notes = {
+        turn: user_note(grounder.item_note(ids), grounder.wish_note(ids, wish) if wish is not None else None)
+        for turn, ids in named.items()
+    }
     return {turn: note for turn, note in notes.items() if note}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
 
@@ -182,7 +182,8 @@ def preprocess_corpus(
             continue
         profile = profile_of.get(dialogue.dialogue_id)
         if profile is not None:
-            notes = training_item_notes(dialogue, grounder) if grounder else None
+            wish = asdict(profile.target_attributes)
+            notes = training_item_notes(dialogue, grounder, wish) if grounder else None
             example = user_example(dialogue, profile, pre.end_marker, notes)
             if example is not None:
                 sft["user"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))

@@ -7,11 +7,11 @@ is not even passed to :func:`recommender_view` — which is what makes the dialo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from interplay.end_marker import strip_marker
-from interplay.grounding.notes import Grounder
+from interplay.grounding.notes import Grounder, user_note
 from interplay.grounding.retriever import Said
 from interplay.preprocess.profiles import Profile
 from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
@@ -41,6 +41,9 @@ class Conversation:
     notes: dict[int, str] = field(default_factory=dict)
     #: Turn -> the candidates of a user turn's note, as ids (published with the dialogue).
     candidates: dict[int, list[str]] = field(default_factory=dict)
+    #: Recommender turn -> its wish note: what of the profile's wish the items it named have.
+    #: Computed from the profile, so kept apart: only :func:`user_view` reads it.
+    wish_notes: dict[int, str] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -54,11 +57,13 @@ class Conversation:
 
 
 def user_view(conversation: Conversation, end_marker: str) -> list[ChatMessage]:
-    """The profile's prompt and the conversation, with the facts of each item offered
-    (:func:`interplay.rows.role_view`, as in the training data)."""
+    """The profile's prompt and the conversation, with the facts of each item offered and what of
+    the wish each has (:func:`interplay.rows.role_view`, as in the training data)."""
     profile = conversation.profile
     system = user_system_prompt(profile.preference_summary, profile.target_attributes_text, end_marker)
-    return role_view(conversation.messages, "user", system, conversation.notes)
+    turns = set(conversation.notes) | set(conversation.wish_notes)
+    notes = {t: user_note(conversation.notes.get(t), conversation.wish_notes.get(t)) for t in turns}
+    return role_view(conversation.messages, "user", system, notes)
 
 
 def recommender_view(messages: list[ChatMessage], notes: dict[int, str] | None = None) -> list[ChatMessage]:
@@ -78,7 +83,7 @@ def what_was_said(conversation: Conversation) -> list[Said]:
 def ground(conversation: Conversation, grounder: Grounder) -> None:
     """The note of the latest turn: after a seeker message, the retriever's candidates for what
     was said (the profile is not passed); after a recommender message, the facts of the items it
-    named."""
+    named, and (for the user's eyes only) what of the profile's wish they have."""
     if conversation.finished or not conversation.messages:
         return
     turn = len(conversation.messages) - 1
@@ -87,7 +92,11 @@ def ground(conversation: Conversation, grounder: Grounder) -> None:
         conversation.candidates[turn] = candidates
         note = grounder.candidate_note(candidates)
     else:
-        note = grounder.item_note([m["item_id"] for m in conversation.mentions if m["turn"] == turn])
+        named = [m["item_id"] for m in conversation.mentions if m["turn"] == turn]
+        note = grounder.item_note(named)
+        wish = grounder.wish_note(named, asdict(conversation.profile.target_attributes))
+        if wish:
+            conversation.wish_notes[turn] = wish
     if note:
         conversation.notes[turn] = note
 
