@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
@@ -45,6 +46,10 @@ COMMON_WORDS: frozenset[str] = frozenset(
     with without woman women wonder world would year yes yesterday you young your zero
     """.split()
 )
+
+
+#: How many other titles must start with a title for it to be a series name (:attr:`TitleIndex.series`).
+SERIES_MIN_SEQUELS = 5
 
 
 def normalize_text(text: str) -> str:
@@ -192,13 +197,29 @@ class TitleIndex:
             years.append(year if year is not None else title_year)
         return cls(tuple(keys), tuple(ids), tuple(years), {k: tuple(v) for k, v in exact.items()})
 
+    @cached_property
+    def series(self) -> frozenset[str]:
+        """Keys of dated films that begin at least :data:`SERIES_MIN_SEQUELS` other titles ("star
+        wars", "x men"): written bare, such a title names the franchise as often as its first
+        film. An undated series entry ("Harry Potter") is the franchise itself and is left out."""
+        keys = set(self.keys)
+        dated = {k for k, y in zip(self.keys, self.years) if y is not None}
+        starts: dict[str, int] = {}
+        for key in keys:
+            words = key.split()
+            for end in range(1, len(words)):
+                head = " ".join(words[:end])
+                if head in dated:
+                    starts[head] = starts.get(head, 0) + 1
+        return frozenset(head for head, count in starts.items() if count >= SERIES_MIN_SEQUELS)
+
     def _prefer_year(self, positions: Iterable[int], year: int | None) -> int:
+        """The entry of ``year``; failing that, a dated entry before an undated one (the undated
+        "Predator" or "Titanic" of the catalog is rarely the film people mean)."""
         positions = list(positions)
-        if year is not None:
-            same = [p for p in positions if self.years[p] == year]
-            if same:
-                return same[0]
-        return positions[0]
+        same = [p for p in positions if self.years[p] == year] if year is not None else []
+        dated = [p for p in positions if self.years[p] is not None]
+        return (same or dated or positions)[0]
 
     def link(self, title: str, year: int | None = None, cutoff: float = 90.0) -> str | None:
         """The item id ``title`` most likely names, or None below ``cutoff``.

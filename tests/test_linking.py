@@ -33,3 +33,36 @@ INDEX = TitleIndex.build(
 )
 def test_titles_are_linked_only_where_written_as_titles(text: str, ids: list[str]) -> None:
     assert link_titles(text, INDEX) == ids
+
+
+#: Titles that generated text writes bare for something else (labelled false links of the default run).
+GENERATED = TitleIndex.build(
+    [
+        ("sw", "Star Wars", 1977), *[(f"sw{n}", f"Star Wars: Episode {n}", 1999 + n) for n in range(5)],
+        ("nye", "New Year's Eve", 2011), ("one", "The One", 2001), ("others", "The Others", 2001),
+        ("eg", "End Game", 2006), ("ij", "Indiana Jones", None), ("p", "Predator", 1987), ("her", "Her", 2013),
+        ("av", "The Avengers", 2012), ("bp", "Black Panther", 2018), ("bm", "A Beautiful Mind", 2001),
+        ("cf", "Cape Fear", 1991),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("Have you seen any of the new Star Wars movies?", []),  # a series, bare
+        ("You might like Star Wars (1977) or \"Star Wars\"", ["sw"]),  # ... with its year or quoted
+        ("Have a safe New Year's Eve!", []),  # a holiday
+        ("I've been meaning to try The One who wasn't", []),  # an article and an everyday word
+        ("The Others were boring", []),
+        ("So glad to hear about \"EndGame\", you'll enjoy it", []),  # quoted, no year: exact only
+        ('amazing films out there: "Indiana Jones & The Darker Tendrils," and more', []),  # made up
+        ("Now let's talk about Predator (sic!)", ["p"]),  # a garbled year
+        ("Her (my wife) and The Avengers (3rd) are out", []),  # an everyday word; a sequel's ordinal
+        ("Black Panther has always been one of my favorites", ["bp"]),  # two capitals at a sentence start
+        ("some favorites: Watch A Beautiful Mind (2015) ,", ["bm"]),  # a run starts a word
+        ("Cape Fear: The Lost City Of The Dead...", ["cf"]),  # a subtitle after a colon
+    ],
+)
+def test_generated_text_links_only_titles_that_name_the_film(text: str, ids: list[str]) -> None:
+    assert link_titles(text, GENERATED) == ids

@@ -42,12 +42,7 @@ def labelled(source: str) -> int:
     return sum(len(r["names"]) for r in rows if r["source"] == source)
 
 
-#: The goal is not met on generated text yet (issue 11's closing note: the franchise "Star Wars",
-#: holidays and made-up titles around real ones). Strict: once it passes, remove the mark.
-NOT_YET = pytest.mark.xfail(strict=True, reason="generated-text precision is below 0.95 (issue 11)")
-
-
-@pytest.mark.parametrize("source", ["real", pytest.param("generated", marks=NOT_YET)])
+@pytest.mark.parametrize("source", ["real", "generated"])
 def test_links_are_precise_on_labelled_text(source: str, index) -> None:
     assert labelled(source) >= 100, f"the {source} sample should name at least 100 items"
     precision, recall, linked = scores(source, index)

@@ -101,3 +101,21 @@ def test_index_links_fuzzy_titles_and_refuses_weak_matches(index: TitleIndex) ->
     assert index.link("Top Gun (1986)") is None
     assert index.link("Itt") is None  # short titles never link fuzzily
     assert index.link("") is None
+
+
+def test_index_prefers_a_dated_entry_when_the_year_does_not_decide() -> None:
+    index = TitleIndex.build([("1", "Predator", None), ("2", "Predator", 1987), ("3", "Titanic", 1997)])
+    assert index.link("Predator") == "2"
+    assert index.link("Predator (2030)") == "2"
+    assert index.link("Titanic") == "3"
+
+
+def test_series_are_dated_titles_that_begin_many_others() -> None:
+    sequels = [(f"s{n}", f"Star Wars: Episode {n}", 1990 + n) for n in range(5)]
+    potter = [(f"p{n}", f"Harry Potter and Part {n}", 2000 + n) for n in range(5)]
+    few = [(f"m{n}", f"The Matrix {n}", 2000 + n) for n in range(2)]
+    index = TitleIndex.build(
+        [("1", "Star Wars", 1977), ("2", "Harry Potter", None), ("3", "The Matrix", 1999), *sequels, *potter, *few]
+    )
+    # the undated "Harry Potter" is the series itself; two sequels do not make a series
+    assert index.series == {"star wars"}
