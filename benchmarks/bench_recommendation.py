@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from interplay.corpus.schema import Dialogue  # noqa: E402
-from interplay.grounding.retriever import CatalogRetriever, Said, combine, fit_retriever, said_of  # noqa: E402
+from interplay.grounding.retriever import SIGNALS, CatalogRetriever, Said, combine, fit_retriever, said_of, top_rows  # noqa: E402
 from interplay.params import RetrieverParams, load_params  # noqa: E402
 from interplay.preprocess.artifacts import read_catalog, read_dialogues  # noqa: E402
 
@@ -39,6 +39,7 @@ GRID = {
     "text_weight": (0.0, 0.25, 0.5),
     "content_weight": (0.25, 0.5, 1.0),
     "comention_weight": (0.0, 0.25, 0.5),
+    "context_weight": (0.0, 0.1, 0.25),
     "popularity_weight": (0.15, 0.3, 0.6),
 }
 
@@ -74,7 +75,7 @@ def recall(ranked: list[np.ndarray], targets: list[list[int]]) -> dict[str, floa
 
 
 def evaluate(retriever: CatalogRetriever, cached: list[dict], targets: list[list[int]], params: RetrieverParams) -> dict[str, float]:
-    ranked = [np.argsort(-combine(sig, params), kind="stable")[: max(KS)] for sig in cached]
+    ranked = [top_rows(combine(sig, params), retriever.base_title, max(KS)) for sig in cached]
     return recall(ranked, targets)
 
 
@@ -115,13 +116,12 @@ def main() -> None:
     best = params.model_copy(update=grid[0][1])
 
     test = prepare(retriever, by_split["test"])
-    zero = {name: 0.0 for name in GRID}
+    zero = {f"{name}_weight": 0.0 for name in SIGNALS}
     rows = {
-        "attributes alone": evaluate(retriever, *test, params.model_copy(update=zero | {"attributes_weight": 1.0})),
-        "popularity alone": evaluate(retriever, *test, params.model_copy(update=zero | {"popularity_weight": 1.0})),
-        "text alone": evaluate(retriever, *test, params.model_copy(update=zero | {"text_weight": 1.0})),
-        "content alone": evaluate(retriever, *test, params.model_copy(update=zero | {"content_weight": 1.0})),
-        "co-mention alone": evaluate(retriever, *test, params.model_copy(update=zero | {"comention_weight": 1.0})),
+        f"{name} alone": evaluate(retriever, *test, params.model_copy(update=zero | {f"{name}_weight": 1.0}))
+        for name in SIGNALS
+    }
+    rows |= {
         "params.yaml weights": evaluate(retriever, *test, params),
         "validation-best weights": evaluate(retriever, *test, best),
     }

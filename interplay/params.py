@@ -284,14 +284,16 @@ class BaselineParams(_Section):
 class RetrieverParams(_Section):
     """The catalog retriever that grounds both simulators (``interplay/grounding/retriever.py``).
 
-    Weights of its four signals, each scaled to [0, 1] before they are combined; the defaults are
-    the best of ``benchmarks/bench_recommendation.py``'s grid on the validation split.
+    Weights of its six signals, each scaled to [0, 1] before they are combined; ``params.yaml``'s
+    are the best of ``benchmarks/bench_recommendation.py``'s grid on the validation split.
     """
 
     attributes_weight: float = Field(0.5, ge=0)
     text_weight: float = Field(0.25, ge=0)
     content_weight: float = Field(1.0, ge=0)
     comention_weight: float = Field(0.5, ge=0)
+    #: What seekers said before a train recommender named the item, against the conversation.
+    context_weight: float = Field(0.0, ge=0)
     popularity_weight: float = Field(0.6, ge=0)
     #: How much the recommender's own words and items count against the seeker's (1.0).
     recommender_text_weight: float = Field(0.3, ge=0)

@@ -28,6 +28,11 @@ CATALOG = Catalog.from_items(
         CatalogItem("6", "Obscure Short", 2016, ("short",), (), ()),
         CatalogItem("7", "Frozen", None, ("animation",), (), ("Kristen Bell",)),
         CatalogItem("8", "Timecop", 1994, ("action",), (), (), "A cop travels through time to stop a senator."),
+        CatalogItem("9", "Beauty and the Beast", 2017, ("family", "fantasy"), ("Bill Condon",), ("Emma Watson",)),
+        CatalogItem("10", "Beauty and the Beast", 1991, ("family", "fantasy", "animation"), (), ("Paige O'Hara",)),
+        CatalogItem("11", "Beauty and the Beast", 2009, ("family", "fantasy"), (), ()),
+        CatalogItem("12", "Little Women", 1994, ("family", "drama"), (), ("Winona Ryder",)),
+        CatalogItem("13", "Little women", 2019, ("family", "drama"), (), ("Emma Watson",)),
     ]
 )
 
@@ -79,6 +84,19 @@ def test_items_like_the_seekers_own_and_never_one_already_mentioned(grounder: Gr
     said = [Said("user", "I loved Superbad (2007)", ("2",))]
     ranked = grounder.candidates_for(said)
     assert ranked[0] == "3" and "2" not in ranked  # same cast and genre, co-mentioned in train
+
+
+def test_one_item_per_base_title_and_never_a_namesake_of_one_said(grounder: Grounder) -> None:
+    ranked = grounder.retriever.rank([Said("user", "I loved Beauty and the Beast (2017)", ("9",))], 13)
+    assert not {"9", "10", "11"} & set(ranked)  # remakes of what was said are not new suggestions
+    assert len({"12", "13"} & set(ranked)) == 1  # same name, any case: one of them only
+    everything = grounder.retriever.rank([Said("user", "a family fantasy")], 13)
+    assert len({"9", "10", "11"} & set(everything)) == 1 and len(everything) == len(set(everything))
+
+
+def test_the_words_said_before_a_train_recommendation_find_that_item(grounder: Grounder) -> None:
+    signals = grounder.retriever.signals([Said("user", "scary please")])
+    assert signals["context"].argmax() == 0  # dialogue b: "scary please" -> Halloween (1978)
 
 
 def test_nothing_said_yet_gives_the_popular_items(grounder: Grounder) -> None:

@@ -6,7 +6,7 @@ module is what puts them there. Its only input is what was said — each message
 and the catalog items linked in it — so nothing of a seed profile or a target can reach it; its
 statistics are fitted on train dialogues only (:func:`fit_retriever` refuses any other split).
 
-Five signals, each scaled to [0, 1] over the catalog and combined with the weights of
+Six signals, each scaled to [0, 1] over the catalog and combined with the weights of
 ``params.yaml`` (``retriever``), chosen on the validation split by
 ``benchmarks/bench_recommendation.py``:
 
@@ -20,13 +20,21 @@ Five signals, each scaled to [0, 1] over the catalog and combined with the weigh
   with its cast).
 * **co-mention**: how often an item was mentioned in one train dialogue with the items mentioned
   so far, normalized by both items' counts.
+* **context**: what seekers of train dialogues had said before a recommender first named the
+  item there, one TF-IDF document per item (the requests it answered: "something scary" ->
+  *Halloween*), against the conversation's words. With ~900 train dialogues most items have no
+  such document, so it is a weak signal (see ``reports/recommendation.md``).
 * **popularity**: how many train dialogues a recommender mentioned the item in (log-scaled): the
   prior when the conversation says nothing yet.
 
-Items already mentioned are never candidates, nor items without a year: each candidate can be
-written ``Title (Year)``, the form the title linker is surest of, and the catalog's yearless
-names are mostly duplicates of dated ones ("Moana" beside "Moana (2016)"). Ranking is deterministic: ties fall to catalog
-order.
+Items already mentioned are never candidates, nor their namesakes (an item whose title without
+year, normalized, is that of an item said: after *Beauty and the Beast (2017)* its 1991 and 2009
+namesakes are no new suggestion), nor items without a year: each candidate can be written
+``Title (Year)``, the form the title linker is surest of, and the catalog's yearless names are
+mostly duplicates of dated ones ("Moana" beside "Moana (2016)"). A ranking holds at most one item
+per base title, the best-scored (:func:`top_rows`, used by :meth:`CatalogRetriever.rank` and the
+benchmark alike), so the metadata and co-mention signals cannot fill a note with remakes of one
+film. Ranking is deterministic: ties fall to catalog order.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue
 from interplay.params import RetrieverParams
+from interplay.textmatch import normalize_title
 
 #: Decade words a conversation uses, rewritten to the token an item's metadata carries.
 _DECADE = re.compile(r"\b(?:19|20)?([0-9])0'?s\b")
@@ -137,8 +146,11 @@ class CatalogRetriever:
     extractor: CountVectorizer  # attribute phrases said ("comedy", "jim carrey", "decade1990s")
     phrase_items: sparse.csr_matrix  # phrases x items: idf of the phrase where the item has it
     comention: sparse.csr_matrix  # items x items, normalized co-mention counts, zero diagonal
+    context_vectorizer: TfidfVectorizer | None  # None: no train recommendation had words before it
+    context_vectors: sparse.csr_matrix | None  # items x context terms, rows L2-normalized
     popularity: np.ndarray  # items, in [0, 1]
     yearless: np.ndarray  # rows of items without a year: never candidates
+    base_title: np.ndarray  # items: the number of the item's title without year (normalized)
     position: dict[str, int]
     params: RetrieverParams
     train_dialogue_ids: frozenset[str]
@@ -154,6 +166,10 @@ class CatalogRetriever:
             query = self.vectorizer.transform(queries)
             text = query[0] + query[1] * p.recommender_text_weight
             out["text"] = _scaled(_column(self.item_vectors @ text.T))
+        if self.context_vectorizer is not None:
+            query = self.context_vectorizer.transform(queries)
+            context = query[0] + query[1] * p.recommender_text_weight
+            out["context"] = _scaled(_column(self.context_vectors @ context.T))
         said_phrases = self.extractor.transform(queries)
         phrases = (said_phrases[0] > 0).astype(np.float64) + (said_phrases[1] > 0) * p.recommender_text_weight
         out["attributes"] = _scaled(_column(phrases @ self.phrase_items))
@@ -165,6 +181,7 @@ class CatalogRetriever:
             out["content"] = _scaled(_column(self.metadata_vectors @ (items @ self.metadata_vectors).T))
             out["comention"] = _scaled(_column(self.comention @ items.T))
         out["mentioned"] = np.array(sorted(weights), dtype=np.int64)
+        out["namesakes"] = np.flatnonzero(np.isin(self.base_title, self.base_title[out["mentioned"]]))
         out["yearless"] = self.yearless
         return out
 
@@ -186,24 +203,38 @@ class CatalogRetriever:
         return combine(self.signals(said), self.params)
 
     def rank(self, said: Sequence[Said], k: int) -> list[str]:
-        """The ``k`` best items not mentioned yet, best first."""
-        scores = self.scores(said)
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [self.item_ids[i] for i in order if np.isfinite(scores[i])]
+        """The ``k`` best items not mentioned yet, best first, one per base title."""
+        return [self.item_ids[i] for i in top_rows(self.scores(said), self.base_title, k)]
 
 
-SIGNALS = ("attributes", "text", "content", "comention", "popularity")
+SIGNALS = ("attributes", "text", "content", "comention", "context", "popularity")
 
 
 def combine(signals: dict[str, np.ndarray], params: RetrieverParams) -> np.ndarray:
-    """The weighted sum of the signals (a missing one counts zero); mentioned items get -inf."""
+    """The weighted sum of the signals (a missing one counts zero); items mentioned so far, their
+    namesakes (the same title without year: a remake of a film said is not a new suggestion) and
+    yearless items get -inf."""
     total = np.zeros_like(signals["popularity"])
     for name in SIGNALS:
         if name in signals:
             total = total + getattr(params, f"{name}_weight") * signals[name]
-    total[signals["mentioned"]] = -np.inf
+    total[signals["namesakes"]] = -np.inf
     total[signals["yearless"]] = -np.inf
     return total
+
+
+def top_rows(scores: np.ndarray, base_title: np.ndarray, k: int) -> list[int]:
+    """The rows of the ``k`` best finite scores, at most one per base title (the best-scored of
+    same-name remakes), best first; ties fall to catalog order."""
+    rows: list[int] = []
+    titles: set[int] = set()
+    for row in np.argsort(-scores, kind="stable"):
+        if len(rows) == k or not np.isfinite(scores[row]):
+            break
+        if base_title[row] not in titles:
+            titles.add(base_title[row])
+            rows.append(int(row))
+    return rows
 
 
 def _column(matrix: sparse.spmatrix | np.ndarray) -> np.ndarray:
@@ -243,6 +274,23 @@ def _attribute_phrases(
     return extractor, (to_tokens @ has.T).tocsr()
 
 
+def _context_documents(train: Sequence[Dialogue], position: dict[str, int]) -> list[str]:
+    """Per item, what seekers of train dialogues had said before a recommender first named it
+    there (as :func:`normalize_query` writes it): the requests the item answered."""
+    documents: list[list[str]] = [[] for _ in position]
+    for dialogue in train:
+        said = said_of(dialogue)
+        seen: set[str] = set()
+        for turn, message in enumerate(said):
+            if message.role == "recommender":
+                before = " ".join(s.text for s in said[:turn] if s.role == "user")
+                for item_id in dict.fromkeys(message.item_ids):
+                    if item_id not in seen and item_id in position and before:
+                        documents[position[item_id]].append(normalize_query(before))
+            seen.update(message.item_ids)
+    return [" ".join(d) for d in documents]
+
+
 def fit_retriever(catalog: Catalog, dialogues: Iterable[Dialogue], params: RetrieverParams) -> CatalogRetriever:
     """Fit on the catalog and train dialogues; any dialogue of another split is refused."""
     train = list(dialogues)
@@ -277,6 +325,13 @@ def fit_retriever(catalog: Catalog, dialogues: Iterable[Dialogue], params: Retri
     norm = sparse.diags(1.0 / np.sqrt(np.maximum(counts, 1.0)))
     comention = (norm @ together @ norm).tocsr()
     popularity = _scaled(np.log1p(recommended))
+    contexts = _context_documents(train, position)
+    context_vectorizer, context_vectors = None, None
+    if any(contexts):
+        context_vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float64)
+        context_vectors = context_vectorizer.fit_transform(contexts).tocsr()
+    titles: dict[str, int] = {}
+    base_title = np.array([titles.setdefault(normalize_title(item.name), len(titles)) for item in catalog.items])
     return CatalogRetriever(
         item_ids=ids,
         vectorizer=vectorizer,
@@ -285,8 +340,11 @@ def fit_retriever(catalog: Catalog, dialogues: Iterable[Dialogue], params: Retri
         extractor=extractor,
         phrase_items=phrase_items,
         comention=comention,
+        context_vectorizer=context_vectorizer,
+        context_vectors=context_vectors,
         popularity=popularity,
         yearless=np.array([i for i, item in enumerate(catalog.items) if item.year is None], dtype=np.int64),
+        base_title=base_title,
         position=position,
         params=params,
         train_dialogue_ids=frozenset(d.dialogue_id for d in train),
