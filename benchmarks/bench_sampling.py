@@ -40,10 +40,10 @@ from interplay.simulation.runtime import load_players  # noqa: E402
 from interplay.simulation.inputs import read_catalog, read_profiles  # noqa: E402
 from interplay.simulation.stage import engine_settings  # noqa: E402
 
-#: name -> sampling of both roles. "before" is the default this benchmark replaced. 40 new tokens
-#: cover 95% of real test turns (SmolLM2 tokens: p90 32-33, p95 40-41 for either role), 32 cover 90%.
+#: name -> sampling of both roles. 40 new tokens cover 95% of real test turns (SmolLM2 tokens:
+#: p90 32-33, p95 40-41 for either role), 32 cover 90%. (Repetition penalty 1.2, the first default,
+#: made turns 1.3-1.5x the real length in an earlier run of this benchmark.)
 CANDIDATES: dict[str, dict] = {
-    "before": dict(temperature=0.7, top_p=0.9, top_k=50, repetition_penalty=1.2, no_repeat_ngram_size=4, max_new_tokens=40),
     "t0.7-rep1.1-40": dict(temperature=0.7, top_p=0.9, top_k=50, repetition_penalty=1.1, no_repeat_ngram_size=4, max_new_tokens=40),
     "t0.5-rep1.1-40": dict(temperature=0.5, top_p=0.9, top_k=50, repetition_penalty=1.1, no_repeat_ngram_size=4, max_new_tokens=40),
     "t0.5-rep1.1-32": dict(temperature=0.5, top_p=0.9, top_k=50, repetition_penalty=1.1, no_repeat_ngram_size=4, max_new_tokens=32),
@@ -96,7 +96,7 @@ def main() -> None:
         setting = SamplingParams(**sampling)
         players = {role: RolePlayer(p.generator, p.adapter, setting, p.view) for role, p in loaded.players.items()}
         job = ShardJob("interplay", params.seed, params.simulation.user_opens_share,
-                       engine_settings(params, "interplay"), titles, loaded.identities, "bench", len(profiles))
+                       engine_settings(params, "interplay", ROOT), titles, loaded.identities, "bench", len(profiles))
         started = time.perf_counter()
         table, tokens = simulate_shard(job, 0, profiles, players, index)
         seconds = time.perf_counter() - started
@@ -112,7 +112,8 @@ def main() -> None:
     (ROOT / "reports/bench_sampling.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     lines = [
         "# Sampling settings compared (benchmarks/bench_sampling.py)", "",
-        f"{len(profiles)} held-out test profiles, the fine-tuned pair of this workspace, the same seed for each setting. "
+        f"{len(profiles)} held-out test profiles, the fine-tuned pair of this workspace with its grounding "
+        f"(`simulation.grounding: {params.simulation.grounding}`), the same seed for each setting. "
         f"Real test dialogues: {real['user']:.1f} words per user turn, {real['recommender']:.1f} per recommender turn.", "",
         f"Rule: {report['rule']}. Chosen: **{chosen}**.", "",
         "| setting | T | top-p | rep. pen. | max new | at max_turns | words U (×real) | words R (×real) | dist-2 U | dist-2 R | dup. turns | R turns naming an item | outcomes |",
