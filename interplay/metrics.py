@@ -189,7 +189,7 @@ def _as_set(values: Any) -> set[str]:
     return {" ".join(str(v).split()).lower() for v in values if v is not None and str(v).strip()}
 
 
-def _present(target: Mapping[str, Any]) -> list[str]:
+def present_fields(target: Mapping[str, Any]) -> list[str]:
     """The attribute fields a target has."""
     return [f for f in ATTRIBUTE_FIELDS if (_as_set(target.get(f)) if f != "decade" else target.get(f))]
 
@@ -204,7 +204,7 @@ def shared_attributes(item: Mapping[str, Any] | None, target: Mapping[str, Any] 
     target = target or {}
     item = item or {}
     shared: dict[str, list[str]] = {}
-    for field in _present(target):
+    for field in present_fields(target):
         if field == "decade":
             if str(item.get("decade") or "").lower() == str(target["decade"]).lower():
                 shared[field] = [str(target["decade"])]
@@ -225,7 +225,7 @@ def match_score(item: Mapping[str, Any] | None, target: Mapping[str, Any] | None
     decade (equal): :func:`shared_attributes`. Only fields the target has count; None when it has
     none. An item without metadata shares nothing.
     """
-    present = _present(target or {})
+    present = present_fields(target or {})
     if not present:
         return None
     return len(shared_attributes(item, target)) / len(present)

@@ -30,7 +30,7 @@ from typing import Any
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue
 from interplay.grounding.retriever import CatalogRetriever, Said, fit_retriever, said_of
-from interplay.metrics import shared_attributes
+from interplay.metrics import ATTRIBUTE_FIELDS, present_fields, shared_attributes
 from interplay.params import RetrieverParams
 
 CANDIDATES_HEAD = "[Candidates: "
@@ -86,13 +86,13 @@ def wish_note(items: Sequence[CatalogItem], wish: Mapping[str, Any]) -> str:
     every offer shares something (a genre) with the seeker's wish, and what tells the movie they
     end up taking is how much it shares.
     """
-    fields = len([f for f in ("genres", "decade", "directors", "actors") if wish.get(f)])
+    fields = len(present_fields(wish))
     notes = []
     for item in items[:MAX_NOTED_ITEMS]:
         if not fields or not (item.genres or item.directors or item.actors):
             continue  # no wish, or no facts: nothing to compare (the item note says as little)
         shared = shared_attributes(_attributes(item), wish)
-        values = [v for field in ("genres", "decade", "directors", "actors") for v in shared.get(field, ())]
+        values = [v for field in ATTRIBUTE_FIELDS for v in shared.get(field, ())]
         fits = f"fits {len(shared)} of {fields}" + (f": {', '.join(values)}" if values else "")
         notes.append(f"{WISH_HEAD}{item.title} {fits}]")
     return " ".join(notes)
