@@ -107,6 +107,7 @@ class FinetuneOverrides(_Section):
     learning_rate: float | None = Field(None, gt=0)
     max_steps: int | None = Field(None, gt=0)
     batch_size: int | None = Field(None, gt=0)
+    gradient_accumulation_steps: int | None = Field(None, gt=0)
     max_tokens: int | None = Field(None, ge=16)
     max_train_rows: int | None = Field(None, gt=0)
     max_eval_rows: int | None = Field(None, gt=0)
@@ -119,9 +120,11 @@ class FinetuneOverrides(_Section):
 class FinetuneSettings(_Section):
     """LoRA fine-tuning settings of one role. The defaults fit 2 CPU cores in bf16: ~7 min a role.
 
-    In bf16 on 2 cores a step of batch 4 x <= 384 tokens takes ~2.9 s (fp32: ~9 s); 140 steps at a
-    rate of 1e-3 with a cosine schedule gave the lowest validation loss of the rates tried in that
-    time, with peak memory under 3 GB (benchmarks/bench_training.py, the closing note of issue 11).
+    In bf16 on 2 cores a step of 4 examples x <= 384 tokens takes ~2.9 s (fp32: ~9 s); 140 steps at
+    a rate of 1e-3 with a cosine schedule gave the lowest validation loss of the rates tried in that
+    time (benchmarks/bench_training.py, the closing note of issue 11). params.yaml takes those 4 as
+    2 micro-batches of 2: the peak is one micro-batch's activations, so that cuts it by ~1 GB at
+    the same speed and loss (benchmarks/bench_training_memory.py).
     """
 
     lora_r: int = Field(16, gt=0)
