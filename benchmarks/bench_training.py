@@ -52,6 +52,15 @@ print("RESULT " + json.dumps(metrics))
 """
 
 
+#: What each child run reports, of the stage's metrics and its peak RSS.
+RESULT_KEYS = ("supervised_tokens_per_second", "validation_loss_before", "validation_loss_after",
+               "train_seconds", "train_steps", "peak_rss_mib", "precision")
+
+
+def relative_difference(value: float, reference: float) -> float:
+    return abs(value - reference) / reference
+
+
 def run_child(role: str, overrides: dict, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         code = CHILD.format(root=str(ROOT), role=role, overrides=overrides, tmp=tmp, threads=threads)
@@ -71,15 +80,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_training.json")
     args = parser.parse_args()
 
-    keys = ("supervised_tokens_per_second", "validation_loss_before", "validation_loss_after",
-            "train_seconds", "train_steps", "peak_rss_mib", "precision")
     results = {}
     for precision in ("float32", "bfloat16"):
         overrides = {"precision": precision, "max_steps": args.steps, "save_steps": 10_000}
         if args.batch:
             overrides |= {"batch_size": args.batch, "gradient_accumulation_steps": 1}
         metrics = run_child(args.role, overrides, args.threads)
-        results[precision] = {k: metrics[k] for k in keys}
+        results[precision] = {k: metrics[k] for k in RESULT_KEYS}
         print(precision, json.dumps(results[precision]))
     fp32, bf16 = results["float32"], results["bfloat16"]
     report = {
@@ -91,7 +98,7 @@ def main() -> None:
             bf16["supervised_tokens_per_second"] / fp32["supervised_tokens_per_second"], 2
         ),
         "validation_loss_relative_difference": round(
-            abs(bf16["validation_loss_after"] - fp32["validation_loss_after"]) / fp32["validation_loss_after"], 4
+            relative_difference(bf16["validation_loss_after"], fp32["validation_loss_after"]), 4
         ),
         "goals": {"bf16_speedup_at_least": 2.5, "loss_within": 0.02, "peak_rss_mib_below": 3072},
     }

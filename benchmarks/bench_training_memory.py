@@ -24,13 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_training import run_child  # noqa: E402
+from bench_training import RESULT_KEYS, relative_difference, run_child  # noqa: E402
 
 from interplay import precision as precisions  # noqa: E402
 from interplay.params import load_params  # noqa: E402
-
-KEYS = ("supervised_tokens_per_second", "validation_loss_after", "train_seconds", "peak_rss_mib", "precision")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,7 +53,7 @@ def main() -> None:
         for name, batch in settings.items():
             overrides = {"precision": args.precision, "max_steps": args.steps, "save_steps": 10_000, **batch}
             metrics = run_child(role, overrides, args.threads)
-            runs[name] = {**batch, **{k: metrics[k] for k in KEYS}}
+            runs[name] = {**batch, **{k: metrics[k] for k in RESULT_KEYS}}
             print(role, name, json.dumps(runs[name]), flush=True)
         whole, halves = runs["whole"], runs["halves"]
         report["roles"][role] = {
@@ -68,7 +65,7 @@ def main() -> None:
                 halves["supervised_tokens_per_second"] / whole["supervised_tokens_per_second"], 3
             ),
             "validation_loss_relative_difference": round(
-                abs(halves["validation_loss_after"] - whole["validation_loss_after"]) / whole["validation_loss_after"], 6
+                relative_difference(halves["validation_loss_after"], whole["validation_loss_after"]), 6
             ),
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
