@@ -6,7 +6,8 @@ grounded one):
     git clone <repo> ../ungrounded && cd ../ungrounded && cp profiles/ungrounded.yaml params.yaml && make run
     python benchmarks/compare_grounding.py reports/metrics.json ../ungrounded/reports/metrics.json
 
-Writes ``reports/grounding.md``: the Interplay row of each run's ``reports/metrics.json``.
+Writes ``reports/grounding.md``: the Interplay metrics of each run's ``reports/metrics.json``, one
+metric a row so that the two variants read side by side.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = (
-    "num_dialogues", "success_rate", "match_score", "recall@1", "recall@5", "recall@10",
-    "leakage_rate", "item_turn_share", "avg_turns", "avg_words_per_turn_user",
-    "avg_words_per_turn_recommender", "realism_auc",
+    "num_dialogues", "success_rate", "match_score", "half_match_rate", "recall@1", "recall@5",
+    "recall@10", "leakage_rate", "item_turn_share", "avg_turns", "avg_words_per_turn_user",
+    "avg_words_per_turn_recommender", "realism_auc", "turn_realism_auc_user",
+    "turn_realism_auc_recommender", "outcome_accepted", "outcome_gave_up", "outcome_max_turns",
+    "outcome_error",
 )
 
 
@@ -45,11 +48,11 @@ def main() -> None:
         "Both are full default runs (same budget, seed and 64 held-out profiles); only "
         "`simulation.grounding` differs. Command: see `benchmarks/compare_grounding.py`.",
         "",
-        "| grounding | " + " | ".join(KEYS) + " |",
-        "| --- | " + " | ".join("---" for _ in KEYS) + " |",
+        "| metric | " + " | ".join(runs) + " |",
+        "| --- | " + " | ".join("---:" for _ in runs) + " |",
     ]
-    for name, metrics in runs.items():
-        lines.append(f"| {name} | " + " | ".join(_cell(metrics.get(k)) for k in KEYS) + " |")
+    for key in KEYS:
+        lines.append(f"| {key} | " + " | ".join(_cell(m.get(key)) for m in runs.values()) + " |")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
