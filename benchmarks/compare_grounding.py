@@ -36,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("grounded", type=Path, help="metrics.json of the grounding: catalog run")
     parser.add_argument("ungrounded", type=Path, help="metrics.json of the grounding: none run")
+    parser.add_argument("--about", default="", help="where and how the two runs were made")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "grounding.md")
     args = parser.parse_args()
     runs = {
@@ -53,6 +54,8 @@ def main() -> None:
     ]
     for key in KEYS:
         lines.append(f"| {key} | " + " | ".join(_cell(m.get(key)) for m in runs.values()) + " |")
+    if args.about:
+        lines += ["", args.about]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
