@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from finished_release import set_params
 from hub_fixtures import LoopbackHub, loopback_hub  # noqa: F401  (fixture)
 from workspace import make_workspace, workspace_env
 
@@ -36,17 +37,9 @@ def scratch(tmp_path_factory: pytest.TempPathFactory, repo_root: Path, corpora: 
     return make_workspace(tmp_path_factory.mktemp("e2e"), repo_root, corpora)
 
 
-def _set(work: Path, changes: dict[str, object], commit: str | None = None) -> None:
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        node = params
-        *parents, key = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        node[key] = value
-    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    if commit:
-        subprocess.run(["git", "commit", "-qam", commit], cwd=work, check=True)
+def _set(work: Path, changes: dict[str, object], commit: str) -> None:
+    set_params(work, changes)
+    subprocess.run(["git", "commit", "-qam", commit], cwd=work, check=True)
 
 
 def _env(work: Path, hub: LoopbackHub) -> dict[str, str]:
