@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# make test runs a pytest-xdist worker a core: the tests are single-threaded (OMP_NUM_THREADS=1).
+TEST_WORKERS ?= 2
 
 # Offline by default: nothing is fetched from a model hub at run time (SPEC, "Offline operation").
 export HF_HUB_OFFLINE ?= 1
@@ -23,7 +25,7 @@ run: $(STAMP)
 	$(BIN)/python -m flows.release
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_preprocess.py
