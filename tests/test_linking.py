@@ -42,7 +42,8 @@ GENERATED = TitleIndex.build(
         ("nye", "New Year's Eve", 2011), ("one", "The One", 2001), ("others", "The Others", 2001),
         ("eg", "End Game", 2006), ("ij", "Indiana Jones", None), ("p", "Predator", 1987), ("her", "Her", 2013),
         ("av", "The Avengers", 2012), ("bp", "Black Panther", 2018), ("bm", "A Beautiful Mind", 2001),
-        ("cf", "Cape Fear", 1991),
+        ("cf", "Cape Fear", 1991), ("dh", "Die Hard", 1988), ("dh4", "Live Free or Die Hard", 2007),
+        ("sp", "Speed", 1994),
     ]
 )
 
@@ -62,6 +63,8 @@ GENERATED = TitleIndex.build(
         ("Black Panther has always been one of my favorites", ["bp"]),  # two capitals at a sentence start
         ("some favorites: Watch A Beautiful Mind (2015) ,", ["bm"]),  # a run starts a word
         ("Cape Fear: The Lost City Of The Dead...", ["cf"]),  # a subtitle after a colon
+        ("Have you seen Live Free or Die Hard (2007)", ["dh4"]),  # "or" inside a title (default run)
+        ("Die Hard or Speed (1994)?", ["dh", "sp"]),  # ... and between two
     ],
 )
 def test_generated_text_links_only_titles_that_name_the_film(text: str, ids: list[str]) -> None:

@@ -28,8 +28,9 @@ import re
 
 from interplay.textmatch import COMMON_WORDS, TitleIndex, is_short_title, normalize_text
 
-#: A title word: capitalized or a number, or one of the small words titles keep lowercase.
-_WORD = r"(?:[A-Z0-9][^\s()]*|of|the|and|a|an|in|on|to|for|at|by|with|from|vs\.?|&|-|:)"
+#: A title word: capitalized or a number, or one of the small words titles keep lowercase (those of
+#: :data:`_SMALL`: without "or" the year of "Live Free or Die Hard (2007)" went to "Die Hard").
+_WORD = r"(?:[A-Z0-9][^\s()]*|of|the|and|or|a|an|in|into|on|to|for|at|by|with|from|vs\.?|&|-|:)"
 #: A run of title words starts a word: not inside one ("favorites: Watch A Beautiful Mind (2015)"
 #: must not start at the colon, "BrazenHearte (2000)" not at "Hearte").
 _RUN = rf"(?<![\w'’])((?:{_WORD}\s+)*{_WORD})"
