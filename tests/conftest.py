@@ -20,8 +20,11 @@ apply_offline_defaults(REPO)
 
 # Under pytest-xdist (``make test`` runs two workers, one a core) each worker keeps its own Prefect
 # state: two ephemeral Prefect servers writing one SQLite database lock each other out.
+# Prefect makes its home without parents: a fresh clone has no .prefect/ yet.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ["PREFECT_HOME"] = str(Path(os.environ["PREFECT_HOME"]) / os.environ["PYTEST_XDIST_WORKER"])
+    _home = Path(os.environ["PREFECT_HOME"]) / os.environ["PYTEST_XDIST_WORKER"]
+    _home.mkdir(parents=True, exist_ok=True)
+    os.environ["PREFECT_HOME"] = str(_home)
 
 #: Modules that share the session's one finished release (:func:`finished_release`).
 FINISHED_RELEASE_MODULES = {"test_kill_resume", "test_release_artifacts"}
