@@ -28,9 +28,13 @@ import re
 
 from interplay.textmatch import COMMON_WORDS, TitleIndex, is_short_title, normalize_text
 
-#: A title word: capitalized or a number, or one of the small words titles keep lowercase (those of
-#: :data:`_SMALL`: without "or" the year of "Live Free or Die Hard (2007)" went to "Die Hard").
-_WORD = r"(?:[A-Z0-9][^\s()]*|of|the|and|or|a|an|in|into|on|to|for|at|by|with|from|vs\.?|&|-|:)"
+#: Words a title keeps lowercase inside a capitalized run ("Lord of the Rings", "Gone with the Wind",
+#: "Live Free or Die Hard"): one list for the title-year pattern and the capitalized runs alike.
+_SMALL_WORDS = ("of", "the", "and", "or", "a", "an", "in", "into", "on", "to", "for", "at", "by", "with",
+                "from", "vs.", "vs", "&", "-", ":")
+_SMALL = frozenset(_SMALL_WORDS)
+#: A title word: capitalized or a number, or one of :data:`_SMALL_WORDS`.
+_WORD = rf"(?:[A-Z0-9][^\s()]*|{'|'.join(map(re.escape, _SMALL_WORDS))})"
 #: A run of title words starts a word: not inside one ("favorites: Watch A Beautiful Mind (2015)"
 #: must not start at the colon, "BrazenHearte (2000)" not at "Hearte").
 _RUN = rf"(?<![\w'’])((?:{_WORD}\s+)*{_WORD})"
@@ -40,8 +44,6 @@ _TITLE_WITH_ASIDE = re.compile(rf"{_RUN}\s*\(([^()]*)")
 _SEQUEL_ORDINAL = re.compile(r"\s*(?:[2-9]|\d\d+)(?:st|nd|rd|th)\b")
 _QUOTED = re.compile(r"[\"“”]([^\"“”]{1,80})[\"“”](?:\s*\(\s*(\d{4})\s*\))?")
 _TOKEN = re.compile(r"\S+")
-#: Words a title keeps lowercase inside a capitalized run ("Lord of the Rings", "Gone with the Wind").
-_SMALL = frozenset("a an and at by for from in into of on or the to vs vs. with & - :".split())
 _MAX_WORDS = 8
 _CONNECTORS = frozenset({"and", "or", "&", "like", "vs", "vs."})
 _ARTICLES = frozenset({"a", "an", "the"})
