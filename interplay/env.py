@@ -23,10 +23,20 @@ OFFLINE_DEFAULTS: dict[str, str] = {
     "TOKENIZERS_PARALLELISM": "false",
 }
 
+#: Prefect gives its ephemeral server 20 s to answer. One took 14 to 24 s to start on an idle
+#: 2-core machine of ours (more in a new Prefect home, whose database is made first), and under
+#: the load of two test workers a flow failed with "Timed out while attempting to connect to
+#: ephemeral Prefect API server".
+#: A server that cannot start at all still fails, after this long.
+PREFECT_DEFAULTS: dict[str, str] = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}
+
 
 def apply_offline_defaults(workspace: Path | None = None) -> None:
-    """Fill in the offline variables, and keep Prefect's state inside the workspace."""
-    for key, value in OFFLINE_DEFAULTS.items():
+    """Fill in the offline variables and Prefect's startup allowance, and keep Prefect's state
+    inside the workspace."""
+    for key, value in {**OFFLINE_DEFAULTS, **PREFECT_DEFAULTS}.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("PREFECT_HOME", str((workspace or Path.cwd()) / ".prefect"))
 
