@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from interplay.corpus.catalog import Catalog, CatalogItem
@@ -101,6 +102,22 @@ def test_the_words_said_before_a_train_recommendation_find_that_item(grounder: G
 
 def test_nothing_said_yet_gives_the_popular_items(grounder: Grounder) -> None:
     assert grounder.candidates_for([])[0] == "1"  # the most recommended train item
+
+
+def test_conversations_scored_together_score_as_alone(grounder: Grounder) -> None:
+    conversations = [
+        [Said("user", "I loved Superbad (2007)", ("2",))],
+        [],
+        [Said("user", "scary please"), Said("recommender", "Halloween (1978)?", ("0",)), Said("user", "more")],
+        [Said("user", "a romantic comedy with Julia Roberts")],
+    ]
+    together = grounder.retriever.signals_batch(conversations)
+    for said, signals in zip(conversations, together, strict=True):
+        alone = grounder.retriever.signals(said)
+        assert signals.keys() == alone.keys()
+        assert all(np.array_equal(signals[name], alone[name]) for name in alone)
+    ranked = grounder.candidates_for_each(conversations)
+    assert ranked == [grounder.candidates_for(said) for said in conversations]
 
 
 def test_ranking_is_deterministic_and_fits_on_train_only() -> None:

@@ -120,6 +120,10 @@ class Grounder:
         """The retriever's top items for what was said (never a profile: it is not an input)."""
         return self.retriever.rank(said, self.candidates)
 
+    def candidates_for_each(self, conversations: Sequence[Sequence[Said]]) -> list[list[str]]:
+        """:meth:`candidates_for` of each conversation, ranked together (faster, same items)."""
+        return self.retriever.rank_batch(conversations, self.candidates)
+
     def candidate_note(self, item_ids: Sequence[str]) -> str:
         return candidate_note([self.catalog.by_id[i] for i in item_ids if i in self.catalog.by_id])
 
@@ -154,10 +158,12 @@ def training_candidate_notes(dialogue: Dialogue, grounder: Grounder, plant: bool
         first_mention.setdefault(mention.item_id, mention.turn)
     notes: dict[int, str] = {}
     messages = dialogue.messages
-    for turn in range(len(messages) - 1):
-        if messages[turn].role != "user" or messages[turn + 1].role != "recommender":
-            continue
-        candidates = grounder.candidates_for(said_of(dialogue, turn + 1))
+    turns = [
+        turn for turn in range(len(messages) - 1)
+        if messages[turn].role == "user" and messages[turn + 1].role == "recommender"
+    ]
+    ranked = grounder.candidates_for_each([said_of(dialogue, turn + 1) for turn in turns])
+    for turn, candidates in zip(turns, ranked):
         answer = [
             m.item_id for m in dialogue.item_mentions
             if m.turn == turn + 1 and m.role == "recommender" and first_mention[m.item_id] == turn + 1
