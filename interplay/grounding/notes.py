@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue
 from interplay.grounding.retriever import CatalogRetriever, Said, fit_retriever, said_of
@@ -153,17 +155,51 @@ def training_candidate_notes(dialogue: Dialogue, grounder: Grounder, plant: bool
     slot, so the model learns to choose among the candidates and to name them, not to pick a
     position.
     """
+    return training_candidate_notes_each([dialogue], grounder, plant)[0]
+
+
+#: Conversations the retriever ranks in one call: large enough that scikit-learn's per-call cost
+#: vanishes, small enough that the items x conversations score arrays stay in tens of MB.
+RANK_CHUNK = 256
+
+
+def training_candidate_notes_each(
+    dialogues: Sequence[Dialogue], grounder: Grounder, plant: bool = True
+) -> list[dict[int, str]]:
+    """:func:`training_candidate_notes` of each dialogue, their turns ranked together in chunks
+    (preprocessing ranks every answered seeker turn of the corpus: one call per turn was most
+    of its time). The same notes as one dialogue at a time."""
+    turns = [_answered_turns(dialogue) for dialogue in dialogues]
+    conversations = [said_of(d, turn + 1) for d, answered in zip(dialogues, turns) for turn in answered]
+    chunks = range(0, len(conversations), RANK_CHUNK)
+    ranked = iter([
+        candidates
+        for start in tqdm(chunks, desc="candidate notes", unit=" chunks", disable=None, leave=False)
+        for candidates in grounder.candidates_for_each(conversations[start : start + RANK_CHUNK])
+    ])
+    return [
+        _candidate_notes(dialogue, grounder, answered, [next(ranked) for _ in answered], plant)
+        for dialogue, answered in zip(dialogues, turns)
+    ]
+
+
+def _answered_turns(dialogue: Dialogue) -> list[int]:
+    """The seeker messages a recommender message answers."""
+    messages = dialogue.messages
+    return [
+        turn for turn in range(len(messages) - 1)
+        if messages[turn].role == "user" and messages[turn + 1].role == "recommender"
+    ]
+
+
+def _candidate_notes(
+    dialogue: Dialogue, grounder: Grounder, turns: list[int], ranked: list[list[str]], plant: bool
+) -> dict[int, str]:
     first_mention: dict[str, int] = {}
     for mention in dialogue.item_mentions:
         first_mention.setdefault(mention.item_id, mention.turn)
     notes: dict[int, str] = {}
-    messages = dialogue.messages
-    turns = [
-        turn for turn in range(len(messages) - 1)
-        if messages[turn].role == "user" and messages[turn + 1].role == "recommender"
-    ]
-    ranked = grounder.candidates_for_each([said_of(dialogue, turn + 1) for turn in turns])
-    for turn, candidates in zip(turns, ranked):
+    for turn, candidates in zip(turns, ranked, strict=True):
         answer = [
             m.item_id for m in dialogue.item_mentions
             if m.turn == turn + 1 and m.role == "recommender" and first_mention[m.item_id] == turn + 1

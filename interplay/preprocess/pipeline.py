@@ -23,7 +23,7 @@ from interplay.corpus.catalog import Catalog, load_catalog
 from interplay.corpus.readers import CorpusReader, get_reader
 from interplay.corpus.schema import Dialogue
 from interplay.errors import BadRecordError
-from interplay.grounding.notes import Grounder, training_candidate_notes, training_item_notes
+from interplay.grounding.notes import Grounder, training_candidate_notes_each, training_item_notes
 from interplay.params import Params, TrainedRole
 from interplay.preprocess.normalize import normalize_dialogue
 from interplay.preprocess.profiles import Profile, build_profile
@@ -177,19 +177,21 @@ def preprocess_corpus(
     if params.simulation.grounding == "catalog":
         grounder = Grounder.fit(catalog, [d for d in dialogues if d.split == "train"], params.retriever)
     sft: dict[str, dict[str, list[SftRow]]] = {r: {s: [] for s in SFT_SPLITS} for r in SFT_ROLES}
-    for dialogue in tqdm(dialogues, desc="training sets", unit=" dialogues", disable=None, leave=False):
-        if dialogue.split not in SFT_SPLITS:
-            continue
+    trained = [d for d in dialogues if d.split in SFT_SPLITS]
+    candidate_notes = training_candidate_notes_each(trained, grounder) if grounder else [None] * len(trained)
+    for dialogue, notes in tqdm(
+        zip(trained, candidate_notes), total=len(trained), desc="training sets", unit=" dialogues",
+        disable=None, leave=False,
+    ):
         profile = profile_of.get(dialogue.dialogue_id)
         if profile is not None:
             wish = asdict(profile.target_attributes)
-            notes = training_item_notes(dialogue, grounder, wish) if grounder else None
-            example = user_example(dialogue, profile, pre.end_marker, notes)
+            item_notes = training_item_notes(dialogue, grounder, wish) if grounder else None
+            example = user_example(dialogue, profile, pre.end_marker, item_notes)
             if example is not None:
                 sft["user"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
             for example in script_examples(dialogue, profile, pre.end_marker):
                 sft["script"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
-        notes = training_candidate_notes(dialogue, grounder) if grounder else None
         example = recommender_example(dialogue, notes)
         if example is not None:
             sft["recommender"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
