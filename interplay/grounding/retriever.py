@@ -194,9 +194,9 @@ class CatalogRetriever:
         out = []
         for j, w in enumerate(weights):
             one = {"popularity": self.popularity}
-            for name in ("text", "context", "attributes", "content", "comention"):
-                if name in columns and (w or name not in ("content", "comention")):
-                    one[name] = _scaled(np.ascontiguousarray(columns[name][:, j]))
+            for name, column in columns.items():
+                if w or name not in _OF_MENTIONS:  # nothing mentioned: those signals are absent
+                    one[name] = _scaled(np.ascontiguousarray(column[:, j]))
             one["mentioned"] = np.array(sorted(w), dtype=np.int64)
             one["namesakes"] = np.flatnonzero(np.isin(self.base_title, self.base_title[one["mentioned"]]))
             one["yearless"] = self.yearless
@@ -216,10 +216,6 @@ class CatalogRetriever:
                     weights[row] = max(weights.get(row, 0.0), weight)
         return weights
 
-    def scores(self, said: Sequence[Said]) -> np.ndarray:
-        """The combined score of every catalog item; items mentioned so far get -inf."""
-        return combine(self.signals(said), self.params)
-
     def rank(self, said: Sequence[Said], k: int) -> list[str]:
         """The ``k`` best items not mentioned yet, best first, one per base title."""
         return self.rank_batch([said], k)[0]
@@ -233,6 +229,8 @@ class CatalogRetriever:
 
 
 SIGNALS = ("attributes", "text", "content", "comention", "context", "popularity")
+#: The signals computed from the items mentioned so far.
+_OF_MENTIONS = ("content", "comention")
 
 
 def combine(signals: dict[str, np.ndarray], params: RetrieverParams) -> np.ndarray:
