@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from interplay.params import Params  # noqa: E402
+from interplay.config.params import Params  # noqa: E402
 from interplay.preprocess.pipeline import preprocess_corpus  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "redial"

@@ -26,9 +26,9 @@ from tqdm.auto import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from interplay.config.params import RetrieverParams, load_params  # noqa: E402
 from interplay.corpus.schema import Dialogue  # noqa: E402
 from interplay.grounding.retriever import SIGNALS, CatalogRetriever, Said, combine, fit_retriever, said_of, top_rows  # noqa: E402
-from interplay.params import RetrieverParams, load_params  # noqa: E402
 from interplay.preprocess.artifacts import read_catalog, read_dialogues  # noqa: E402
 
 KS = (1, 10, 50)

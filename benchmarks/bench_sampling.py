@@ -26,19 +26,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from interplay.env import apply_offline_defaults  # noqa: E402
+from interplay.config.env import apply_offline_defaults  # noqa: E402
 
 apply_offline_defaults(ROOT)
 
 import pyarrow.parquet as pq  # noqa: E402
 import torch  # noqa: E402
 
-from interplay import metrics  # noqa: E402
-from interplay.params import SamplingParams, load_params  # noqa: E402
+from interplay.config.params import SamplingParams, load_params  # noqa: E402
+from interplay.dialogue import metrics  # noqa: E402
 from interplay.simulation.engine import RolePlayer  # noqa: E402
+from interplay.simulation.inputs import read_catalog, read_profiles  # noqa: E402
 from interplay.simulation.run import ShardJob, select_profiles, simulate_shard  # noqa: E402
 from interplay.simulation.runtime import load_players  # noqa: E402
-from interplay.simulation.inputs import read_catalog, read_profiles  # noqa: E402
 from interplay.simulation.stage import engine_settings  # noqa: E402
 
 #: name -> sampling of both roles. 40 new tokens cover 95% of real test turns (SmolLM2 tokens:

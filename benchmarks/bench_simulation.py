@@ -34,17 +34,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from interplay.env import apply_offline_defaults  # noqa: E402
+from interplay.config.env import apply_offline_defaults  # noqa: E402
 
 apply_offline_defaults(ROOT)
 
 import torch  # noqa: E402
 
-from interplay.params import PACKAGED_BASE_MODEL, SamplingParams  # noqa: E402
+from interplay.config.params import PACKAGED_BASE_MODEL, SamplingParams  # noqa: E402
 from interplay.preprocess.profiles import Profile  # noqa: E402
 from interplay.simulation.conversation import Conversation  # noqa: E402
 from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator, reply_length, run_conversations  # noqa: E402
-from interplay.textmatch import TitleIndex  # noqa: E402
+from interplay.text.titles import TitleIndex  # noqa: E402
 
 INDEX = TitleIndex.build([("1", "Zebra Quest", 1999)])
 
@@ -161,7 +161,7 @@ sys.path.insert(0, {root!r}); sys.path.insert(0, {root!r} + '/tests')
 from pathlib import Path
 from tiny_lm import save_tiny
 from interplay.training.finetune import load_base
-from interplay.params import SamplingParams
+from interplay.config.params import SamplingParams
 from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator
 from interplay.simulation.run import ShardJob, in_process, simulate_to_file
 sys.path.insert(0, {root!r} + '/benchmarks')

@@ -26,12 +26,12 @@ CHILD = """
 import json, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from interplay.env import apply_offline_defaults
+from interplay.config.env import apply_offline_defaults
 apply_offline_defaults(Path({root!r}))
 import torch
 torch.set_num_threads({threads})
-from interplay import precision as precisions
-from interplay.params import load_params
+from interplay.models import precision as precisions
+from interplay.config.params import load_params
 from interplay.training.data import encode_rows, read_sft_rows, subsample
 from interplay.training.finetune import load_base, train_adapter
 from interplay.training.roles import role_base_dir, sft_path

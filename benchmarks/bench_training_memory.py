@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_training import RESULT_KEYS, relative_difference, run_child  # noqa: E402
 
-from interplay import precision as precisions  # noqa: E402
-from interplay.params import load_params  # noqa: E402
+from interplay.config.params import load_params  # noqa: E402
+from interplay.models import precision as precisions  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

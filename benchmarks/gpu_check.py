@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from interplay.env import apply_offline_defaults  # noqa: E402
+from interplay.config.env import apply_offline_defaults  # noqa: E402
 
 apply_offline_defaults(ROOT)
 
 import torch  # noqa: E402
-
 from bench_simulation import INDEX, Recorder, plain_rate, plain_same_prompts, profiles, rates  # noqa: E402
-from interplay.hashing import sha256_file  # noqa: E402
-from interplay.params import load_params  # noqa: E402
+
+from interplay.config.params import load_params  # noqa: E402
+from interplay.pipeline.hashing import sha256_file  # noqa: E402
 from interplay.simulation.conversation import Conversation  # noqa: E402
 from interplay.simulation.engine import EngineSettings, RolePlayer, run_conversations  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Scheduled refresh: release a new version only when an input changed.
 
-The decision is the input fingerprint of :mod:`interplay.releases` (corpus checksum, parameters
+The decision is the input fingerprint of :mod:`interplay.releases.versions` (corpus checksum, parameters
 and code of every stage, without the version name) against the last release's. Unchanged: the run
 records "no change" and publishes nothing. Changed: the patch version is bumped in params.yaml and
 the release flow runs with tagging.
@@ -20,7 +20,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from interplay.env import apply_offline_defaults
+from interplay.config.env import apply_offline_defaults
 
 apply_offline_defaults()
 
@@ -29,8 +29,8 @@ from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 
 from flows.release import release  # noqa: E402
-from interplay.params import load_params  # noqa: E402
-from interplay.releases import input_fingerprint, next_version, releases, set_version  # noqa: E402
+from interplay.config.params import load_params  # noqa: E402
+from interplay.releases.versions import input_fingerprint, next_version, releases, set_version  # noqa: E402
 
 log = logging.getLogger(__name__)
 

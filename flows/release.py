@@ -1,14 +1,14 @@
 """The release flow: every DVC stage in order, one Prefect task each.
 
 Each task runs its stage through ``dvc repro --single-item`` so that ``dvc.lock`` records what made
-every output, and is cached by the stage key of :mod:`interplay.stage_keys`: a stage whose key
+every output, and is cached by the stage key of :mod:`interplay.pipeline.stage_keys`: a stage whose key
 Prefect has already seen (and whose outputs are still on disk) is reported ``Cached`` and not run,
 without starting ``dvc`` at all. The stages run in the order of DVC's own graph of ``dvc.yaml``
-(:mod:`interplay.stage_graph`): adding a stage is one entry there, and nothing here.
+(:mod:`interplay.pipeline.stage_graph`): adding a stage is one entry there, and nothing here.
 
 A run killed at any moment leaves a workspace the next run resumes: stages resume from their
 shards and checkpoints, and a ``dvc.lock`` that DVC was writing when the kill came is put back
-from the last good copy the flow keeps after every stage (:mod:`interplay.dvc_state`), with a log
+from the last good copy the flow keeps after every stage (:mod:`interplay.pipeline.dvc_state`), with a log
 line saying so.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from interplay.env import apply_offline_defaults, stage_env
+from interplay.config.env import apply_offline_defaults, stage_env
 
 apply_offline_defaults()
 
@@ -35,12 +35,12 @@ from prefect import flow, get_run_logger, task  # noqa: E402  (Prefect reads PRE
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.states import State  # noqa: E402
 
-from interplay.dvc_state import keep_good_copy, recover  # noqa: E402
-from interplay.params import load_params  # noqa: E402
-from interplay.release_artifacts import evaluation_markdown, hub_link, release_table, validation_markdown  # noqa: E402
-from interplay.releases import ReleaseError, ensure_releasable, record_release, tag_release  # noqa: E402
-from interplay.stage_graph import stage_order  # noqa: E402
-from interplay.stage_keys import StageSpec, load_stages, outputs_present, producer_of, stage_keys  # noqa: E402
+from interplay.config.params import load_params  # noqa: E402
+from interplay.pipeline.dvc_state import keep_good_copy, recover  # noqa: E402
+from interplay.pipeline.stage_graph import stage_order  # noqa: E402
+from interplay.pipeline.stage_keys import StageSpec, load_stages, outputs_present, producer_of, stage_keys  # noqa: E402
+from interplay.releases.artifacts import evaluation_markdown, hub_link, release_table, validation_markdown  # noqa: E402
+from interplay.releases.versions import ReleaseError, ensure_releasable, record_release, tag_release  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ import logging
 import sys
 from pathlib import Path
 
-from interplay.env import apply_offline_defaults
+from interplay.config.env import apply_offline_defaults
+from interplay.config.params import ParamsError, load_params
 from interplay.errors import BadRecordError, FetchError
 from interplay.models.base import BaseModelError
-from interplay.params import ParamsError, load_params
 from interplay.publish.errors import PublishError
-from interplay.redaction import install_redaction
-from interplay.releases import ReleaseError
+from interplay.releases.versions import ReleaseError
+from interplay.text.redaction import install_redaction
 from interplay.validation import ValidationFailed
 
 #: Stage name (as in dvc.yaml) -> the thin entry-point module under ``tasks/``.
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _reproduce(root: Path, version: str, workspace: Path | None, rebuild: bool) -> int:
-    from interplay.releases import default_workspace, reproduce
+    from interplay.releases.versions import default_workspace, reproduce
 
     result = reproduce(root, version, workspace or default_workspace(root, version), rebuild)
     why = {difference.path: difference.verdict for difference in result.differences}

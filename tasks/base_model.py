@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from interplay.config.params import Params
 from interplay.models.base import materialize_all
-from interplay.params import Params
 from interplay.training.roles import BASE_ROOT
 
 

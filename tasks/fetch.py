@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from interplay.config.params import Params
 from interplay.corpus.fetch import fetch_corpus
-from interplay.params import Params
 
 RAW_DIR = Path("data/raw")
 

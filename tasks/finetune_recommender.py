@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interplay.params import Params
+from interplay.config.params import Params
 from interplay.training.roles import finetune_role
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from interplay.params import Params
+from interplay.config.params import Params
 from interplay.preprocess.artifacts import write_outputs
 from interplay.preprocess.pipeline import preprocess_raw
 

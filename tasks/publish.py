@@ -6,7 +6,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from interplay.params import Params
+from interplay.config.params import Params
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from interplay.config.params import FinetuneRole, Params
 from interplay.grounding.notes import Grounder, training_candidate_notes, training_item_notes
 from interplay.models.adapters import adapter_dir
-from interplay.params import FinetuneRole, Params
 from interplay.preprocess.artifacts import read_catalog, read_dialogues
 from interplay.training.chat import truncate_messages
 from interplay.training.roles import generate_replies, load_with_adapter, role_base_dir

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interplay.params import Params
+from interplay.config.params import Params
 from interplay.simulation.records import GENERATED_PATHS
 from interplay.simulation.stage import simulate_pairs
 

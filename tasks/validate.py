@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interplay.params import Params
+from interplay.config.params import Params
 
 
 def run(params: Params, root: Path) -> None:

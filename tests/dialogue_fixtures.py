@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 ATTRS_COMEDY = {"genres": ["comedy"], "decade": "2000s", "directors": ["Jay Chandrasekhar"], "actors": []}
 ATTRS_HORROR = {"genres": ["horror"], "decade": "1980s", "directors": [], "actors": ["Jack Nicholson"]}
@@ -132,3 +136,49 @@ def clean_dialogues(source: str = "interplay") -> list[dict[str, Any]]:
             outcome="max_turns",
         ),
     ]
+
+
+# -- a simulate stage's output, as the publish tests read it ------------------------------------
+
+
+def _row(split: str, i: int, variant: str = "") -> dict[str, Any]:
+    accepted = i % 2 == 0
+    return {
+        "dialogue_id": f"{split}-{i:03d}",
+        "source": "redial",
+        "split": split,
+        "messages": [
+            {"role": "user", "content": f"I want a silly comedy tonight {i}{variant}"},
+            {"role": "recommender", "content": "Have you seen Super Troopers (2001)?"},
+            {"role": "user", "content": "Sounds great, thanks! [END]" if accepted else "No thanks."},
+        ],
+        "item_mentions": [{"item_id": "1", "title": "Super Troopers (2001)", "turn": 1, "role": "recommender"}],
+        "profile_id": f"profile-{split}-{i}",
+        "preference_summary": "You love slapstick comedies such as Beerfest (2006).",
+        "target_attributes": {
+            "genres": ["comedy", "crime"],
+            "decade": "2000s",
+            "directors": ["Jay Chandrasekhar"],
+            "actors": ["Kevin Heffernan"] if i % 3 else [],
+        },
+        "target_attributes_text": "a comedy crime movie from the 2000s",
+        "target_item_ids": ["1"],
+        "target_titles": ["Super Troopers (2001)"],
+        "recommended_item_ids": ["1"],
+        "accepted_item_id": "1" if accepted else None,
+        "outcome": "accepted" if accepted else "gave_up",
+        "termination_reason": "end_marker" if accepted else "user_gave_up",
+        "num_turns": 3,
+        "seed": 13 + i,
+        "user_model": "smollm2-135m+user@1a2b3c",
+        "recommender_model": "smollm2-135m+recommender@4d5e6f",
+        "params_hash": "0123456789abcdef",
+    }
+
+
+def write_dialogues(root: Path, splits: dict[str, int], variant: str = "") -> list[dict[str, Any]]:
+    rows = [_row(split, i, variant) for split, n in splits.items() for i in range(n)]
+    path = root / "data" / "simulated" / "dialogues.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(list(reversed(rows))), path)  # unsorted on purpose
+    return rows

@@ -24,8 +24,8 @@ import yaml
 from prefect_server import prefect_server
 from workspace import GIT, make_workspace, workspace_env
 
-from interplay.hashing import sha256_file
-from interplay.stage_keys import load_stages
+from interplay.pipeline.hashing import sha256_file
+from interplay.pipeline.stage_keys import load_stages
 
 SUMMARY = re.compile(r"^(?:.*\s)?(\w+)\s{2,}(Cached|Completed|Failed|Crashed)\s+[\d.]+ s\s*$", re.M)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from interplay.textmatch import TitleIndex, display_title, split_title_year
+from interplay.text.titles import TitleIndex, display_title, split_title_year
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from interplay.config.params import CorpusParams
 from interplay.corpus.catalog import CATALOG_FILES
 from interplay.errors import FetchError
-from interplay.hashing import sha256_file
-from interplay.params import CorpusParams
+from interplay.pipeline.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 

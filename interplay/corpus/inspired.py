@@ -25,7 +25,7 @@ from pathlib import Path
 from interplay.corpus.catalog import Catalog
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
-from interplay.textmatch import names_title
+from interplay.text.titles import names_title
 
 SOURCE = "inspired"
 PATTERNS = ("*.tsv",)

@@ -24,7 +24,7 @@ from typing import Any
 from interplay.corpus.catalog import Catalog
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
-from interplay.textmatch import display_title, split_title_year
+from interplay.text.titles import display_title, split_title_year
 
 SOURCE = "redial"
 PATTERNS = ("*.jsonl",)

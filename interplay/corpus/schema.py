@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from interplay.rows import Role, Split
+from interplay.dialogue.rows import Role, Split
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from interplay.params import Params
+from interplay.config.params import Params
 
 log = logging.getLogger(__name__)
 

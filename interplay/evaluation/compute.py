@@ -12,7 +12,7 @@ Which metrics apply to the real test dialogues (documented in the report):
 - ``realism_auc``, ``turn_realism_auc_*``: no (the real dialogues are the reference the
   classifiers separate from; see :mod:`.realism`).
 
-Every system still has every key of :func:`interplay.metrics.metric_keys`: one that does not apply
+Every system still has every key of :func:`interplay.dialogue.metrics.metric_keys`: one that does not apply
 or has no data is None (``null`` in ``reports/metrics.json``, "–" in the report's table).
 """
 
@@ -23,7 +23,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from interplay import metrics
+from interplay.dialogue import metrics
 from interplay.evaluation.realism import TurnRealism, dialogue_text, realism_auc, role_turns, turn_realism
 
 Row = Mapping[str, Any]
@@ -74,7 +74,7 @@ def system_metrics(
     realism: float | None = None,
     turn_realism: Mapping[str, float | None] | None = None,
 ) -> dict[str, Value]:
-    """Every key of :func:`interplay.metrics.metric_keys`, in that order, for one system.
+    """Every key of :func:`interplay.dialogue.metrics.metric_keys`, in that order, for one system.
 
     A metric that does not apply (``success_rate``, ``match_score``, outcome counts and realism of
     the real dialogues) or has no data (``match_score`` without an accepted dialogue or without a
@@ -105,7 +105,7 @@ def system_metrics(
     keys = metrics.metric_keys(k_values)
     undeclared = sorted(set(values) - set(keys))
     if undeclared:  # a new metric must be declared in metric_keys, or it would vanish here
-        raise KeyError(f"metrics not declared in interplay.metrics.metric_keys: {undeclared}")
+        raise KeyError(f"metrics not declared in interplay.dialogue.metrics.metric_keys: {undeclared}")
     return {key: _clean(values.get(key)) for key in keys}
 
 
@@ -156,7 +156,7 @@ def evaluate_systems(
     turn_realism: Mapping[str, Mapping[str, TurnRealism]] | None = None,
 ) -> dict[str, dict[str, Value]]:
     """``system -> metrics`` for the systems present, in :data:`SYSTEMS` order; every system has
-    every key of :func:`interplay.metrics.metric_keys` (None where a metric has no value).
+    every key of :func:`interplay.dialogue.metrics.metric_keys` (None where a metric has no value).
 
     ``turn_realism`` is :func:`turn_realism_by_system` of the same systems when the caller has it
     (the report shows its features), computed here otherwise."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from interplay.metrics import decade_of
+from interplay.dialogue.metrics import decade_of
 from interplay.simulation.records import GENERATED_PATHS
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ Rules of the turn level, each for a reason:
   titles;
 - turns empty after stripping control text are left out (nothing to classify).
 
-Control text is never evidence: the end marker (any spelling, :mod:`interplay.end_marker`) and
+Control text is never evidence: the end marker (any spelling, :mod:`interplay.text.end_marker`) and
 grounding notes (``[Candidates: …]``, ``[About …]``, ``[For you: …]``, :mod:`interplay.grounding.notes`) are stripped
 from every text first. Notes are kept out of published messages already; the stripping is the
 defence for a row that still has one, since real dialogues never do and it would give a generated
@@ -38,9 +38,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from interplay.end_marker import strip_marker
+from interplay.dialogue.metrics import messages_of
 from interplay.grounding.notes import NOTE_HEADS
-from interplay.metrics import messages_of
+from interplay.text.end_marker import strip_marker
 
 Row = Mapping[str, Any]
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from interplay import metrics
+from interplay.dialogue import metrics
 from interplay.evaluation.compute import GENERATED, LABELS, SYSTEMS
 from interplay.evaluation.examples import LEGEND, RULE, choose_examples, render_example
 from interplay.evaluation.realism import TurnRealism
@@ -26,7 +26,7 @@ Row = Mapping[str, Any]
 TABLES: tuple[str, ...] = ("results", "behaviour")
 
 #: metrics.json key -> (column header, digits, table); arrows say which direction is better. Keys
-#: of :func:`interplay.metrics.metric_keys` not named here (and not ``recall@k``, which is in
+#: of :func:`interplay.dialogue.metrics.metric_keys` not named here (and not ``recall@k``, which is in
 #: "results") are in ``reports/metrics.json`` only.
 _COLUMNS: dict[str, tuple[str, int, str]] = {
     "num_dialogues": ("N", 0, "results"),

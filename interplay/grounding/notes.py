@@ -9,7 +9,7 @@
   would know, and exactly the fields a seed profile's target attributes use, so the user can tell
   whether an offer fits. It never names the target unless the recommender just did.
 * A **wish note** follows each item note in the user's view only: what of the seeker's own wish
-  (its profile's target attributes) each offered item has, as :func:`interplay.metrics.shared_attributes`
+  (its profile's target attributes) each offered item has, as :func:`interplay.dialogue.metrics.shared_attributes`
   decides — "[For you: Happy Gilmore (1996) fits 3 of 3: comedy, 1990s, Adam Sandler]". A person
   who knows what they want sees this at a glance; a 135M model trained a few hundred steps does
   not reliably compare two attribute lists in its context, so the comparison is written out.
@@ -29,11 +29,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from interplay.config.params import RetrieverParams
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue
+from interplay.dialogue.metrics import ATTRIBUTE_FIELDS, present_fields, shared_attributes
 from interplay.grounding.retriever import CatalogRetriever, Said, fit_retriever, said_of
-from interplay.metrics import ATTRIBUTE_FIELDS, present_fields, shared_attributes
-from interplay.params import RetrieverParams
 
 CANDIDATES_HEAD = "[Candidates: "
 ITEM_HEAD = "[About "

@@ -47,10 +47,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from interplay.config.params import RetrieverParams
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue
-from interplay.params import RetrieverParams
-from interplay.textmatch import normalize_title
+from interplay.text.titles import normalize_title
 
 #: Decade words a conversation uses, rewritten to the token an item's metadata carries.
 _DECADE = re.compile(r"\b(?:19|20)?([0-9])0'?s\b")

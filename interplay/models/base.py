@@ -15,8 +15,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from interplay.hashing import sha256_file
-from interplay.params import PACKAGED_BASE_MODEL, FinetuneRole, ModelParams
+from interplay.config.params import PACKAGED_BASE_MODEL, FinetuneRole, ModelParams
+from interplay.pipeline.hashing import sha256_file
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Arrow tables of a :class:`PreprocessResult`, and writing them where the next stages look.
 
-Schemas are explicit (declared with each field's meaning in :mod:`interplay.rows`; no pandas
+Schemas are explicit (declared with each field's meaning in :mod:`interplay.dialogue.rows`; no pandas
 metadata, no timestamps) and rows keep reading order, so the same inputs and params give
 byte-identical files, and DVC sees no change where there was none.
 """
@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue, ItemMention, Message
+from interplay.dialogue.rows import CATALOG_SCHEMA, DIALOGUES_SCHEMA, PROFILES_SCHEMA, SFT_SCHEMA
 from interplay.preprocess.pipeline import PreprocessResult, SftRow
 from interplay.preprocess.profiles import Profile
-from interplay.rows import CATALOG_SCHEMA, DIALOGUES_SCHEMA, PROFILES_SCHEMA, SFT_SCHEMA
 
 
 def dialogues_table(result: PreprocessResult) -> pa.Table:

@@ -19,12 +19,12 @@ from typing import Any, get_args
 
 from tqdm.auto import tqdm
 
+from interplay.config.params import Params, TrainedRole
 from interplay.corpus.catalog import Catalog, load_catalog
 from interplay.corpus.readers import CorpusReader, get_reader
 from interplay.corpus.schema import Dialogue
 from interplay.errors import BadRecordError
 from interplay.grounding.notes import Grounder, training_candidate_notes_each, training_item_notes
-from interplay.params import Params, TrainedRole
 from interplay.preprocess.normalize import normalize_dialogue
 from interplay.preprocess.profiles import Profile, build_profile
 from interplay.preprocess.sft import ChatMessage, recommender_example, script_examples, user_example

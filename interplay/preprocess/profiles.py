@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from interplay.config.params import PreprocessParams
 from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.schema import Dialogue, Role, Split
-from interplay.params import PreprocessParams
-from interplay.textmatch import names_title, split_title_year
+from interplay.text.titles import names_title, split_title_year
 
 #: Genre -> (plural noun for "You love ...", adjective for "a ... movie").
 _GENRE_WORDS: dict[str, tuple[str, str]] = {
@@ -84,7 +84,7 @@ class TargetAttributes:
 
 @dataclass(frozen=True)
 class Profile:
-    """A seed profile; its row form is ``interplay.rows.PROFILES_SCHEMA`` (:meth:`to_row`,
+    """A seed profile; its row form is ``interplay.dialogue.rows.PROFILES_SCHEMA`` (:meth:`to_row`,
     :meth:`from_row`), so it keeps its type from preprocessing into simulation."""
 
     profile_id: str

@@ -13,7 +13,7 @@ turns only. Which dialogues feed which set:
 
 * **script writer** (the trained reference-dependent baseline): the profiled dialogues again, each
   twice, once from each side, under instructions that name the target title
-  (:func:`interplay.prompts.script_system_prompt`). One model learns to write both sides of a
+  (:func:`interplay.text.prompts.script_system_prompt`). One model learns to write both sides of a
   conversation that knows its answer; it never sees grounding notes (the baselines are ungrounded).
 
 Test dialogues feed no set: they are held out for simulation and evaluation.
@@ -22,10 +22,10 @@ Test dialogues feed no set: they are held out for simulation and evaluation.
 from __future__ import annotations
 
 from interplay.corpus.schema import Dialogue, Message, Role
-from interplay.end_marker import strip_marker
+from interplay.dialogue.rows import ChatMessage, role_view
 from interplay.preprocess.profiles import Profile
-from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, script_system_prompt, user_system_prompt
-from interplay.rows import ChatMessage, role_view
+from interplay.text.end_marker import strip_marker
+from interplay.text.prompts import RECOMMENDER_SYSTEM_PROMPT, script_system_prompt, user_system_prompt
 
 
 def _chat(messages: list[Message], trained: Role, notes: dict[int, str] | None = None) -> list[ChatMessage]:
@@ -60,7 +60,7 @@ def user_example(
     """The user-simulator example of a dialogue, or None when the seeker never speaks.
 
     The marker appears once, at the very end: any spelling of it a real message happens to hold is
-    removed first (:mod:`interplay.end_marker`), so the model learns one place and one form.
+    removed first (:mod:`interplay.text.end_marker`), so the model learns one place and one form.
     """
     messages = _ended_by_user(dialogue, end_marker)
     if not messages:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from interplay.config.params import SplitParams
 from interplay.corpus.schema import Split
-from interplay.params import SplitParams
 
 #: Words of a file name (its stem, split at anything not a letter) that name a split.
 SPLIT_WORDS: dict[str, Split] = {

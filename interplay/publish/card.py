@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from interplay.dialogue.rows import DIALOGUE_COLUMNS, meanings
 from interplay.evaluation.examples import LEGEND, RULE, render_example
-from interplay.rows import DIALOGUE_COLUMNS, meanings
 
 NOT_AVAILABLE = "not available"
 
@@ -42,7 +42,7 @@ INSPIRED_BIBTEX = """@inproceedings{hayati2020inspired,
   year      = {2020}
 }"""
 
-#: What each column of an Interplay dialogue row holds, as :mod:`interplay.rows` declares it.
+#: What each column of an Interplay dialogue row holds, as :mod:`interplay.dialogue.rows` declares it.
 COLUMN_DOCS: dict[str, str] = meanings(DIALOGUE_COLUMNS)
 
 

@@ -26,14 +26,14 @@ import pyarrow.parquet as pq
 import yaml
 
 import interplay
+from interplay.config.params import Params
+from interplay.dialogue.rows import ROLES
 from interplay.evaluation.examples import choose_examples, mention_titles
-from interplay.hashing import sha256_file
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
-from interplay.params import Params
+from interplay.pipeline.hashing import sha256_file
+from interplay.pipeline.runtime_keys import without_runtime
 from interplay.publish.card import ENUMERATED_COLUMNS, CardInputs, SplitInfo, render_card
 from interplay.publish.errors import PublishError
-from interplay.rows import ROLES
-from interplay.runtime_keys import without_runtime
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ OWN_STAGE = "publish"
 #: Example dialogues shown in the card.
 CARD_EXAMPLES = 3
 #: Params sections shown in the card (without the keys that do not shape the data,
-#: :data:`interplay.runtime_keys.RUNTIME_KEYS`).
+#: :data:`interplay.pipeline.runtime_keys.RUNTIME_KEYS`).
 CARD_SECTIONS = ("model", "preprocess", "finetune", "simulation")
 
 

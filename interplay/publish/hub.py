@@ -33,7 +33,7 @@ from huggingface_hub.hf_api import RepoFile
 
 from interplay.publish.card import comparable_card
 from interplay.publish.errors import PublishError
-from interplay.redaction import redact, redact_url
+from interplay.text.redaction import redact, redact_url
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from functools import partial
 
-from interplay import prompts
+from interplay.dialogue.rows import ChatMessage, Role, role_view
 from interplay.preprocess.profiles import Profile
-from interplay.rows import ChatMessage, Role, role_view
 from interplay.simulation.conversation import Conversation
 from interplay.simulation.engine import RolePlayer
+from interplay.text import prompts
 
 
 def script_system_prompt(profile: Profile, role: Role, end_marker: str) -> str:
-    """Each side's instructions, both naming the target (:func:`interplay.prompts.script_system_prompt`)."""
+    """Each side's instructions, both naming the target (:func:`interplay.text.prompts.script_system_prompt`)."""
     return prompts.script_system_prompt(
         role, profile.preference_summary, profile.target_attributes_text, profile.target_titles, end_marker
     )

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from interplay.end_marker import strip_marker
+from interplay.dialogue.rows import ChatMessage, Role, role_view
 from interplay.grounding.notes import Grounder, user_note
 from interplay.grounding.retriever import Said
 from interplay.preprocess.profiles import Profile
-from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
-from interplay.rows import ChatMessage, Role, role_view
 from interplay.simulation.linking import link_titles
-from interplay.textmatch import TitleIndex, names_title, normalize_text
+from interplay.text.end_marker import strip_marker
+from interplay.text.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
+from interplay.text.titles import TitleIndex, names_title, normalize_text
 
 #: Why a conversation stopped -> its outcome class (SPEC: accepted | gave_up | max_turns | error).
 TERMINATIONS = (
@@ -58,7 +58,7 @@ class Conversation:
 
 def user_view(conversation: Conversation, end_marker: str) -> list[ChatMessage]:
     """The profile's prompt and the conversation, with the facts of each item offered and what of
-    the wish each has (:func:`interplay.rows.role_view`, as in the training data)."""
+    the wish each has (:func:`interplay.dialogue.rows.role_view`, as in the training data)."""
     profile = conversation.profile
     system = user_system_prompt(profile.preference_summary, profile.target_attributes_text, end_marker)
     turns = set(conversation.notes) | set(conversation.wish_notes)
@@ -105,7 +105,7 @@ def leaks_target(text: str, conversation: Conversation, threshold: float, index:
     """Whether a user turn names a target the recommender has not mentioned yet.
 
     The same rule as the ``leakage_rate`` metric: the text names the title
-    (:func:`~interplay.textmatch.names_title`), or a title it names links to the target's id.
+    (:func:`~interplay.text.titles.names_title`), or a title it names links to the target's id.
     """
     profile = conversation.profile
     pending = {

@@ -14,7 +14,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from interplay.params import Params
+from interplay.config.params import Params
 from interplay.preprocess.profiles import Profile
 from interplay.simulation import shards
 from interplay.simulation.run import ShardJob, simulate_shard

@@ -24,20 +24,20 @@ from typing import Any
 import torch
 from transformers import LogitsProcessorList
 
+from interplay.config.params import SamplingParams
+from interplay.dialogue.rows import ChatMessage, Role
 from interplay.grounding.notes import Grounder
-from interplay.params import SamplingParams
-from interplay.rows import ChatMessage, Role
 from interplay.simulation.conversation import (
     Conversation,
     add_turn,
     ground,
-    turn_problem,
     recommender_view,
+    turn_problem,
     user_view,
 )
 from interplay.simulation.prefix_cache import PrefixCache
 from interplay.simulation.repetition import ReplyRepetition
-from interplay.textmatch import TitleIndex
+from interplay.text.titles import TitleIndex
 from interplay.training.chat import truncate_messages
 
 log = logging.getLogger(__name__)

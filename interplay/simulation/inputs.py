@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from interplay.preprocess.artifacts import read_profiles as read_profile_file
 from interplay.preprocess.profiles import Profile
-from interplay.textmatch import TitleIndex
+from interplay.text.titles import TitleIndex
 
 PROFILES = Path("data/processed/profiles.parquet")
 CATALOG = Path("data/processed/catalog.parquet")

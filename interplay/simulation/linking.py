@@ -17,7 +17,7 @@ words counts as a title only when it is *written* as one:
    Others were"), and a title that bare names something else as often needs a year or quotes: a
    series ("Star Wars"), a holiday ("New Year's Eve"), an article and an everyday word ("The One").
 
-Matching uses the one title index of :mod:`interplay.textmatch`, so metrics and simulation agree on
+Matching uses the one title index of :mod:`interplay.text.titles`, so metrics and simulation agree on
 what a mention is. ``tests/fixtures/linking_labels.jsonl`` holds hand-labelled links of generated
 and real text that measure this rule's precision and recall.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from interplay.textmatch import COMMON_WORDS, TitleIndex, is_short_title, normalize_text
+from interplay.text.titles import COMMON_WORDS, TitleIndex, is_short_title, normalize_text
 
 #: Words a title keeps lowercase inside a capitalized run ("Lord of the Rings", "Gone with the Wind",
 #: "Live Free or Die Hard"): one list for the title-year pattern and the capitalized runs alike.

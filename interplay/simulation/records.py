@@ -1,7 +1,7 @@
 """Simulated dialogue rows: the SPEC schema, one fixed Arrow schema for every source.
 
-The schema and each column's meaning are declared in :mod:`interplay.rows`
-(:data:`~interplay.rows.DIALOGUE_COLUMNS`); this module fills a row from a finished conversation.
+The schema and each column's meaning are declared in :mod:`interplay.dialogue.rows`
+(:data:`~interplay.dialogue.rows.DIALOGUE_COLUMNS`); this module fills a row from a finished conversation.
 A fixed schema (rather than one inferred per shard) keeps a shard whose dialogues happen to have
 no accepted item from typing that column as null, and so keeps combined files byte-identical.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from interplay.rows import DIALOGUE_SCHEMA
+from interplay.dialogue.rows import DIALOGUE_SCHEMA
 from interplay.simulation.conversation import Conversation, outcome
 
 #: Where each generated dataset is written (simulate, baselines) and read (validate, evaluate, publish).
@@ -36,8 +36,8 @@ def dialogue_row(
     models: dict[str, str],
     params_hash: str,
 ) -> dict[str, Any]:
-    """One finished conversation as a row of :data:`~interplay.rows.DIALOGUE_SCHEMA`;
-    ``sampling`` is a :data:`~interplay.rows.SAMPLING` value (:func:`interplay.simulation.run.sampling_of`)."""
+    """One finished conversation as a row of :data:`~interplay.dialogue.rows.DIALOGUE_SCHEMA`;
+    ``sampling`` is a :data:`~interplay.dialogue.rows.SAMPLING` value (:func:`interplay.simulation.run.sampling_of`)."""
     profile = conversation.profile
     result, accepted = outcome(conversation)
     attributes = profile.target_attributes

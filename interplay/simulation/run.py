@@ -18,14 +18,14 @@ from typing import Any
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from interplay.dialogue.rows import DIALOGUE_SCHEMA, ROLES, Role
 from interplay.preprocess.profiles import Profile
 from interplay.preprocess.splits import unit_hash
-from interplay.rows import DIALOGUE_SCHEMA, ROLES, Role
 from interplay.simulation import shards
 from interplay.simulation.conversation import Conversation
 from interplay.simulation.engine import EngineSettings, RolePlayer, run_conversations
 from interplay.simulation.records import dialogue_row, to_table
-from interplay.textmatch import TitleIndex
+from interplay.text.titles import TitleIndex
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class ShardJob:
 
 def sampling_of(job: ShardJob, players: dict[Role, RolePlayer]) -> dict[str, Any]:
     """What, besides the models and the shard's seed, decides a shard's draws (each row's
-    ``sampling``, :data:`interplay.rows.SAMPLING`), read from the players that ran."""
+    ``sampling``, :data:`interplay.dialogue.rows.SAMPLING`), read from the players that ran."""
     contexts = {players[role].generator.max_context_tokens for role in ROLES}
     if len(contexts) != 1:
         raise ValueError(f"the two roles' generators keep different contexts: {sorted(contexts)}")

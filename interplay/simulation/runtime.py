@@ -15,13 +15,13 @@ from typing import Any, Literal
 
 import torch
 
-from interplay import precision as precisions
-from interplay.hashing import sha256_file
+from interplay.config.params import Params, TrainedRole
+from interplay.dialogue.rows import ROLES, Role
+from interplay.models import precision as precisions
 from interplay.models.adapters import ADAPTER_FILE, adapter_dir
 from interplay.models.base import PROVENANCE_FILE
-from interplay.params import Params, TrainedRole
+from interplay.pipeline.hashing import sha256_file
 from interplay.simulation.baselines import script_players
-from interplay.rows import ROLES, Role
 from interplay.simulation.engine import RolePlayer, TurnGenerator
 from interplay.training.finetune import load_base
 from interplay.training.roles import role_base_dir

@@ -12,19 +12,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from interplay.config.params import Params
 from interplay.grounding.notes import Grounder
-from interplay.params import Params
+from interplay.pipeline.runtime_keys import section_keys
+from interplay.pipeline.stage_code import PROJECT_ROOT, stage_code
+from interplay.pipeline.stage_keys import content_hash
 from interplay.preprocess.artifacts import read_catalog as read_catalog_table
 from interplay.preprocess.artifacts import read_dialogues
 from interplay.preprocess.profiles import Profile
-from interplay.runtime_keys import section_keys
 from interplay.simulation import shards
 from interplay.simulation.engine import EngineSettings
 from interplay.simulation.inputs import CATALOG, DIALOGUES, read_catalog, read_profiles
 from interplay.simulation.run import ShardJob, in_process, select_profiles, simulate_to_file
 from interplay.simulation.runtime import Variant, load_players, model_identities
-from interplay.stage_code import PROJECT_ROOT, stage_code
-from interplay.stage_keys import content_hash
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ WORK = Path("data/work")
 
 
 #: Simulation keys that do not decide a variant's dialogues besides the runtime-only ones of
-#: :data:`interplay.runtime_keys.RUNTIME_KEYS`: another variant's settings, or (for a baseline) the
+#: :data:`interplay.pipeline.runtime_keys.RUNTIME_KEYS`: another variant's settings, or (for a baseline) the
 #: Interplay count. Everything else, ``batch_size`` included (it decides what is sampled
 #: together), does.
 _OTHER_VARIANTS: dict[str, set[str]] = {

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from interplay.rows import TRAINED_ROLE
-from interplay.rows import ChatMessage as Message
+from interplay.dialogue.rows import TRAINED_ROLE
+from interplay.dialogue.rows import ChatMessage as Message
 
 IGNORE_INDEX = -100
 

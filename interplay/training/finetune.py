@@ -22,11 +22,11 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from interplay import precision as precisions
-from interplay.params import FinetuneSettings
+from interplay.config.params import FinetuneSettings
+from interplay.models import precision as precisions
 from interplay.training.chat import IGNORE_INDEX, Encoded
-from interplay.training.memory import TRIM_EVERY_STEPS, trim_heap
 from interplay.training.data import PadCollator, sorted_batches, to_dataset
+from interplay.training.memory import TRIM_EVERY_STEPS, trim_heap
 
 logger = logging.getLogger(__name__)
 

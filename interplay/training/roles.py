@@ -9,11 +9,11 @@ from typing import Any
 
 import torch
 
+from interplay.config.params import FinetuneRole, Params, TrainedRole
+from interplay.models import precision as precisions
 from interplay.models.adapters import adapter_dir
 from interplay.models.base import PROVENANCE_FILE, base_dir_for_role
-from interplay.params import FinetuneRole, Params, TrainedRole
 from interplay.training.data import encode_rows, read_sft_rows, subsample
-from interplay import precision as precisions
 from interplay.training.finetune import load_base, train_adapter
 
 logger = logging.getLogger(__name__)

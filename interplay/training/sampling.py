@@ -1,6 +1,6 @@
 """A quick look at a fine-tuned role: its next turn at a few points of held-out real dialogues.
 
-The prompts are built exactly as in training (``interplay.prompts``) from test-split profiles,
+The prompts are built exactly as in training (``interplay.text.prompts``) from test-split profiles,
 which no fine-tuning set has seen; the real turn is shown next to the generated one.
 """
 
@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from interplay.params import FinetuneRole
-from interplay.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
-from interplay.rows import TRAINED_ROLE, role_view
+from interplay.config.params import FinetuneRole
+from interplay.dialogue.rows import TRAINED_ROLE, role_view
+from interplay.text.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from interplay.params import Params, ValidationParams
+from interplay.config.params import Params, ValidationParams
+from interplay.simulation.records import GENERATED_PATHS
 from interplay.validation import ValidationFailed
 from interplay.validation.suites import (
     CRITICAL,
@@ -32,7 +33,6 @@ from interplay.validation.suites import (
     dialogue_suite,
     turn_suite,
 )
-from interplay.simulation.records import GENERATED_PATHS
 from interplay.validation.tables import bigram_table, dialogue_table, turn_table
 
 log = logging.getLogger(__name__)

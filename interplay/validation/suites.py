@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import great_expectations.expectations as gxe
 
-from interplay.end_marker import regex_for_validation
-from interplay.metrics import OUTCOMES, ROLES
-from interplay.params import ValidationParams
+from interplay.config.params import ValidationParams
+from interplay.dialogue.metrics import OUTCOMES, ROLES
+from interplay.text.end_marker import regex_for_validation
 from interplay.validation.tables import (
     COLUMN_TYPES,
     CONTRACT_COLUMNS,

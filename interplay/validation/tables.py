@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from interplay import metrics
-from interplay.rows import DIALOGUE_COLUMNS
+from interplay.dialogue import metrics
+from interplay.dialogue.rows import DIALOGUE_COLUMNS
 
 
 def _names(keep: Any) -> tuple[str, ...]:
@@ -28,7 +28,7 @@ def _names(keep: Any) -> tuple[str, ...]:
 
 
 #: Every column of a generated-dialogue file (the contract between simulate and validate), as
-#: :data:`interplay.rows.DIALOGUE_COLUMNS` declares it.
+#: :data:`interplay.dialogue.rows.DIALOGUE_COLUMNS` declares it.
 CONTRACT_COLUMNS: tuple[str, ...] = _names(lambda c: True)
 #: Scalar columns that must be non-null strings / integers; nullable ones (``accepted_item_id``)
 #: must be strings where set.
