@@ -3,7 +3,9 @@
 ``interplay <stage>`` imports ``tasks/<stage>.py`` and calls its ``run``; what that stage's
 outputs can depend on is every project module reachable from there by ``import`` — at module
 level or inside a function (a lazy import runs too), plus the ``__init__.py`` of every package on
-the way (importing ``a.b.c`` executes ``a/__init__.py`` and ``a/b/__init__.py``). Reading the
+the way (importing ``a.b.c`` executes ``a/__init__.py`` and ``a/b/__init__.py``), plus the
+files beside those modules that are not Python (package data such as the card's template, which
+the modules read: editing it changes what the stage writes). Reading the
 imports with :mod:`ast` (never importing anything) makes that closure cheap and exact for this
 project, which imports only by name (no ``importlib`` with computed names inside a stage). The
 dispatcher ``interplay/cli.py`` is part of no stage: it parses the command line, reads the params
@@ -92,7 +94,18 @@ def import_closure(root: Path, entry: str) -> tuple[str, ...]:
                 continue
             seen[candidate] = path
             todo.extend(_imported_names(path, candidate))
-    return tuple(sorted(p.relative_to(root).as_posix() for p in seen.values()))
+    files = {p for path in seen.values() for p in (path, *package_data(path.parent))}
+    return tuple(sorted(p.relative_to(root).as_posix() for p in files))
+
+
+def package_data(folder: Path) -> list[Path]:
+    """The files of a package folder that are not Python (a template the card is rendered from):
+    its modules read them, so a stage running any module of the folder depends on them too."""
+    return [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix not in _NOT_DATA and not p.name.startswith(".")]
+
+
+#: File endings in a package folder that are neither code nor data its modules read.
+_NOT_DATA = {".py", ".pyc"}
 
 
 def stage_code(root: Path, stage: str) -> tuple[str, ...]:
@@ -106,14 +119,17 @@ def is_code_path(path: str) -> bool:
 
 
 def code_files(root: Path, deps: tuple[str, ...] | list[str]) -> set[str]:
-    """The ``.py`` files that a stage's code ``deps`` cover (a directory covers all below it)."""
+    """The files that a stage's code ``deps`` cover (a directory covers its modules and their
+    package data, all below it)."""
     files: set[str] = set()
     for dep in deps:
         if not is_code_path(dep):
             continue
         path = root / dep
         if path.is_dir():
-            files.update(p.relative_to(root).as_posix() for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+            folders = [f for f in (path, *sorted(path.rglob("*"))) if f.is_dir() and f.name != "__pycache__"]
+            modules = [m for f in folders for m in sorted(f.glob("*.py"))]
+            files.update(p.relative_to(root).as_posix() for p in modules + [d for f in folders for d in package_data(f)])
         else:
             files.add(dep)
     return files

@@ -1,8 +1,10 @@
 """The dataset card (``README.md``) of a release: YAML metadata and a Markdown body.
 
-Pure rendering: :func:`render_card` turns a :class:`CardInputs` into text and reads nothing, so
-the same inputs always give the same bytes (no dates, no timestamps; every mapping in a fixed
-order). :mod:`interplay.publish.folder` gathers the inputs.
+Rendering: :func:`render_card` fills the template ``card_template.md`` beside this module with
+what :func:`template_variables` computes from a :class:`CardInputs`, and reads nothing else, so the
+same inputs always give the same bytes (no dates, no timestamps; every mapping in a fixed order).
+The template holds the card's prose and layout; this module, the numbers and tables.
+:mod:`interplay.publish.folder` gathers the inputs.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from interplay.dialogue.rows import DIALOGUE_COLUMNS, meanings
 from interplay.evaluation.examples import LEGEND, RULE, render_example
@@ -124,9 +128,13 @@ _BUILD_ROWS = ("| Interplay version |", "| git commit |", "| `dvc.lock` digest")
 
 def comparable_card(text: str) -> str:
     """The card without the rows naming the commit that built it (Interplay version, git commit,
-    ``dvc.lock`` digest): the same data rebuilt from a later commit compares equal, so a version
-    already published stays as it was (its card keeps the commit that made it)."""
-    return "\n".join(line for line in text.splitlines() if not line.startswith(_BUILD_ROWS))
+    ``dvc.lock`` digest), its metadata as parsed values rather than YAML text: the same data
+    rebuilt from a later commit compares equal, so a version already published stays as it was
+    (its card keeps the commit that made it), even where a YAML writer folds a long value at
+    another column."""
+    card = DatasetCard(text)
+    metadata = json.dumps(card.data.to_dict(), sort_keys=True)
+    return "\n".join([metadata] + [line for line in card.text.splitlines() if not line.startswith(_BUILD_ROWS)])
 
 
 def card_metadata(inputs: CardInputs) -> dict[str, Any]:
@@ -152,145 +160,134 @@ def card_metadata(inputs: CardInputs) -> dict[str, Any]:
     }
 
 
+#: The card's layout: a Jinja template beside this module, which :func:`render_card` fills with
+#: what the functions below compute (tables, lists, the embedded report). Sections and lines
+#: without content are left out by the template's own ``{% if %}``.
+TEMPLATE = "card_template.md"
+TEMPLATE_PATH = Path(__file__).with_name(TEMPLATE)
+
+
 def render_card(inputs: CardInputs) -> str:
-    """The whole ``README.md``: metadata between ``---`` lines, then the body."""
-    meta = yaml.safe_dump(card_metadata(inputs), sort_keys=False, allow_unicode=True, width=100)
-    sections = [
-        _intro(inputs),
-        _summary(inputs),
-        _fields(inputs),
-        _examples(inputs),
-        _how_made(inputs),
-        _evaluation(inputs),
-        _validation(inputs),
-        _provenance(inputs),
-        _how_to_load(inputs),
-        _citation(inputs),
-        _limitations(),
+    """The whole ``README.md``: metadata between ``---`` lines, then the body.
+
+    ``DatasetCard.from_template`` renders the metadata (``DatasetCardData``) and the template;
+    the metadata keep :func:`card_metadata`'s order, so a card of the same data is the same bytes
+    as before (a published version compares equal, see :func:`comparable_card`)."""
+    metadata = card_metadata(inputs)
+    card_data = DatasetCardData(**metadata)
+    card_data.to_yaml(original_order=list(metadata))  # keys in the card's order, not the class's
+    card = DatasetCard.from_template(card_data, template_path=str(TEMPLATE_PATH), **template_variables(inputs))
+    return str(card)
+
+
+def template_variables(inputs: CardInputs) -> dict[str, Any]:
+    """What the template lays out, computed here so that the template holds no logic but
+    presence tests and loops."""
+    total = sum(inputs.outcomes.values()) or 1
+    evaluation_report, examples_removed = _evaluation_report(inputs.evaluation_md)
+    own_summary = bool(inputs.validation) and isinstance(inputs.validation.get("datasets"), dict)
+    return {
+        "pretty_name": inputs.pretty_name,
+        "version": inputs.version,
+        "corpus_name": _corpus_name(inputs.corpus),
+        "not_available": NOT_AVAILABLE,
+        "splits_table": _table(
+            ["split", "dialogues", "files"],
+            [[f"`{s.name}`", str(s.num_rows), ", ".join(f"`{f}`" for f in s.files)] for s in inputs.splits],
+        ),
+        "outcomes_table": _table(
+            ["outcome", "dialogues", "share"],
+            [[f"`{name}`", str(count), f"{count / total:.1%}"] for name, count in sorted(inputs.outcomes.items())],
+        )
+        if inputs.outcomes
+        else None,
+        "mean_turns": None if inputs.mean_turns is None else f"{inputs.mean_turns:.2f}",
+        "fields_table": _table(
+            ["column", "type", "content"],
+            [[f"`{name}`", f"`{_cell(dtype)}`", _field_content(inputs, name)] for name, dtype in inputs.columns],
+        ),
+        "examples": [render_example(row, inputs.titles, heading_level=3) for row in inputs.examples],
+        "examples_rule": RULE.format(seed=inputs.examples_seed if inputs.examples_seed is not None else "seed"),
+        "examples_legend": LEGEND,
+        "user_models": _listed(inputs.user_models),
+        "recommender_models": _listed(inputs.recommender_models),
+        "params_hashes": _listed(inputs.params_hashes),
+        "adapters_table": _table(
+            ["role", "sha256"],
+            [[role, f"`{digest}`" if digest else NOT_AVAILABLE] for role, digest in sorted(inputs.adapter_hashes.items())],
+        )
+        if inputs.adapter_hashes
+        else None,
+        "base_model_json": json.dumps(inputs.base_model, indent=2, sort_keys=True, default=str)
+        if inputs.base_model
+        else None,
+        "parameters_yaml": yaml.safe_dump(inputs.parameters, sort_keys=True, allow_unicode=True, width=100)
+        if inputs.parameters
+        else None,
+        "evaluation_report": evaluation_report,
+        "examples_removed": examples_removed,
+        "metrics_table": _metrics_table(inputs.metrics) if inputs.metrics else None,
+        "validation_report": _validation_report(inputs.validation) if own_summary else None,
+        "validation_table": _validation_table(inputs.validation) if inputs.validation and not own_summary else None,
+        "provenance_table": _provenance_table(inputs),
+        "load_call": f'load_dataset("{inputs.repo_id}", revision="{inputs.version}")'
+        if inputs.repo_id
+        else 'load_dataset("path/to/release")  # this folder',
+        "first_split": inputs.splits[0].name if inputs.splits else "test",
+        "bibtex": [INTERPLAY_BIBTEX, REDIAL_BIBTEX] + ([INSPIRED_BIBTEX] if inputs.corpus == "inspired" else []),
+    }
+
+
+# -- what the sections hold --------------------------------------------------------------------
+
+
+def _field_content(inputs: CardInputs, name: str) -> str:
+    text = COLUMN_DOCS.get(name, "")
+    values = inputs.column_values.get(name)
+    if values:
+        text += ("; " if text else "") + "in this release: " + ", ".join(f"`{v}`" for v in values)
+    return _cell(text)
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    return ", ".join(f"`{v}`" for v in values) if values else NOT_AVAILABLE
+
+
+def _evaluation_report(evaluation_md: str | None) -> tuple[str | None, bool]:
+    """The evaluation report as the card embeds it (its example dialogues and validation
+    sections left out: the card has its own), and whether it had example dialogues."""
+    if not evaluation_md or not evaluation_md.strip():
+        return None, False
+    report, removed = _without_section(evaluation_md, EXAMPLES_HEADING)
+    report, _ = _without_section(report, VALIDATION_HEADING)
+    return _embed_markdown(report), removed
+
+
+def _validation_table(summary: dict[str, Any]) -> tuple[str, int]:
+    """A validation summary of another shape, flattened: the table of its first 60 entries and
+    how many more there are."""
+    rows = [[f"`{_cell(key)}`", _cell(value)] for key, value in _flatten(summary)]
+    return _table(["check", "value"], rows[:60]), max(len(rows) - 60, 0)
+
+
+def _provenance_table(inputs: CardInputs) -> str:
+    def code(value: str | None) -> str:
+        return f"`{value}`" if value else NOT_AVAILABLE
+
+    commit = code(inputs.git_commit)
+    if inputs.git_commit and inputs.dvc_lock_committed is False:
+        commit += (
+            " (its `dvc.lock` is not the one this release was built with: the workspace's was not "
+            "committed, so this commit alone does not reproduce the release)"
+        )
+    rows = [
+        ["release version", code(inputs.version)],
+        ["Interplay version", code(inputs.package_version)],
+        ["git commit", commit],
+        ["`dvc.lock` digest (sha256 of its upstream stages)", code(inputs.dvc_lock_digest)],
+        ["corpus", _corpus_name(inputs.corpus)],
     ]
-    body = "\n\n".join(s.strip("\n") for s in sections)
-    return f"---\n{meta}---\n\n{body}\n"
-
-
-# -- sections ----------------------------------------------------------------------------------
-
-
-def _intro(inputs: CardInputs) -> str:
-    return f"""# {inputs.pretty_name}
-
-Conversational-recommendation (CRS) dialogues about movies, generated by **Interplay**: two
-independently fine-tuned language models talk to each other turn by turn — a **user simulator**
-that knows only a preference summary and the *attributes* of what it is looking for (never a
-title), and a **recommender** that knows nothing but the conversation. The generation is
-*reference-free*: no model sees the target item, so the recommender has to infer the user's
-preferences. Seed profiles come from the real dialogues of {_corpus_name(inputs.corpus)}.
-
-Release `{inputs.version}`."""
-
-
-def _summary(inputs: CardInputs) -> str:
-    rows = [[f"`{s.name}`", str(s.num_rows), ", ".join(f"`{f}`" for f in s.files)] for s in inputs.splits]
-    text = "## Dataset summary\n\nSplits are those of the seed profiles the dialogues were simulated from.\n\n"
-    text += _table(["split", "dialogues", "files"], rows)
-    if inputs.outcomes:
-        total = sum(inputs.outcomes.values()) or 1
-        outcome_rows = [
-            [f"`{name}`", str(count), f"{count / total:.1%}"] for name, count in sorted(inputs.outcomes.items())
-        ]
-        text += "\n\nOutcomes:\n\n" + _table(["outcome", "dialogues", "share"], outcome_rows)
-    if inputs.mean_turns is not None:
-        text += f"\n\nMean length: {inputs.mean_turns:.2f} messages per dialogue."
-    return text
-
-
-def _fields(inputs: CardInputs) -> str:
-    def content(name: str) -> str:
-        text = COLUMN_DOCS.get(name, "")
-        values = inputs.column_values.get(name)
-        if values:
-            text += ("; " if text else "") + "in this release: " + ", ".join(f"`{v}`" for v in values)
-        return _cell(text)
-
-    rows = [[f"`{name}`", f"`{_cell(dtype)}`", content(name)] for name, dtype in inputs.columns]
-    return "## Data fields\n\n" + _table(["column", "type", "content"], rows)
-
-
-def _examples(inputs: CardInputs) -> str:
-    text = "## Example dialogues\n\n"
-    if not inputs.examples:
-        return text + f"Examples: {NOT_AVAILABLE}."
-    seed = inputs.examples_seed if inputs.examples_seed is not None else "seed"
-    text += f"{len(inputs.examples)} dialogues of this release, {RULE.format(seed=seed)}. {LEGEND}"
-    return text + "".join("\n\n" + render_example(row, inputs.titles, heading_level=3) for row in inputs.examples)
-
-
-def _how_made(inputs: CardInputs) -> str:
-    def listed(values: tuple[str, ...]) -> str:
-        return ", ".join(f"`{v}`" for v in values) if values else NOT_AVAILABLE
-
-    text = f"""## How it was made
-
-1. Real dialogues of {_corpus_name(inputs.corpus)} were normalized, their item mentions linked to the
-   movie catalog, and one seed profile (preference summary + target attributes) derived from each
-   dialogue with a liked recommendation.
-2. One base causal language model was fine-tuned with LoRA twice, independently: once as the user
-   simulator (seeker turns), once as the recommender (recommender turns).
-3. Held-out seed profiles were simulated live: both models in one process, turn by turn, until the
-   user accepted a recommendation with its end marker, gave up, or the turn limit was reached.
-4. The dialogues were validated (Great Expectations) and evaluated before this release.
-
-### Models
-
-- User simulator: {listed(inputs.user_models)}
-- Recommender: {listed(inputs.recommender_models)}
-- Simulation parameter hashes: {listed(inputs.params_hashes)}
-"""
-    if inputs.adapter_hashes:
-        rows = [
-            [role, f"`{digest}`" if digest else NOT_AVAILABLE] for role, digest in sorted(inputs.adapter_hashes.items())
-        ]
-        text += "\nLoRA adapters (sha256 of `adapter_model.safetensors`):\n\n" + _table(["role", "sha256"], rows)
-        text += "\n"
-    text += "\nBase model: "
-    if inputs.base_model:
-        text += "\n\n```json\n" + json.dumps(inputs.base_model, indent=2, sort_keys=True, default=str) + "\n```\n"
-    else:
-        text += f"{NOT_AVAILABLE}.\n"
-    text += "\n### Parameters\n\n"
-    if inputs.parameters:
-        dumped = yaml.safe_dump(inputs.parameters, sort_keys=True, allow_unicode=True, width=100)
-        text += "The pipeline's parameters (`params.yaml`) that shaped the data:\n\n```yaml\n" + dumped + "```"
-    else:
-        text += NOT_AVAILABLE + "."
-    return text
-
-
-def _evaluation(inputs: CardInputs) -> str:
-    text = "## Evaluation\n\n"
-    if inputs.evaluation_md and inputs.evaluation_md.strip():
-        report, removed = _without_section(inputs.evaluation_md, EXAMPLES_HEADING)
-        report, _ = _without_section(report, VALIDATION_HEADING)  # the card's own section says it
-        if removed:  # first, so that it stands under no heading of the report
-            text += "(The report's example dialogues of each system are in `reports/evaluation.md`; "
-            text += "this card shows its own, above.)\n\n"
-        return text + _embed_markdown(report)
-    if inputs.metrics:
-        return text + "From `reports/metrics.json`:\n\n" + _metrics_table(inputs.metrics)
-    return text + f"Evaluation report: {NOT_AVAILABLE}."
-
-
-def _validation(inputs: CardInputs) -> str:
-    text = "## Validation\n\n"
-    if not inputs.validation:
-        return text + f"Validation summary: {NOT_AVAILABLE}."
-    if isinstance(inputs.validation.get("datasets"), dict):
-        return text + _validation_report(inputs.validation)
-    rows = [[f"`{_cell(key)}`", _cell(value)] for key, value in _flatten(inputs.validation)]
-    shown, left = rows[:60], len(rows) - 60
-    text += "Summary of the Great Expectations run (`reports/validation.json`):\n\n" + _table(["check", "value"], shown)
-    if left > 0:
-        text += f"\n\n({left} more entries in `reports/validation.json`.)"
-    return text
+    return _table(["", ""], rows)
 
 
 def _validation_report(summary: dict[str, Any]) -> str:
@@ -330,71 +327,6 @@ def _validation_report(summary: dict[str, Any]) -> str:
 def _short(value: Any, limit: int = 80) -> str:
     text = _cell(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _provenance(inputs: CardInputs) -> str:
-    def code(value: str | None) -> str:
-        return f"`{value}`" if value else NOT_AVAILABLE
-
-    commit = code(inputs.git_commit)
-    if inputs.git_commit and inputs.dvc_lock_committed is False:
-        commit += (
-            " (its `dvc.lock` is not the one this release was built with: the workspace's was not "
-            "committed, so this commit alone does not reproduce the release)"
-        )
-    rows = [
-        ["release version", code(inputs.version)],
-        ["Interplay version", code(inputs.package_version)],
-        ["git commit", commit],
-        ["`dvc.lock` digest (sha256 of its upstream stages)", code(inputs.dvc_lock_digest)],
-        ["corpus", _corpus_name(inputs.corpus)],
-    ]
-    return (
-        "## Provenance\n\n"
-        + _table(["", ""], rows)
-        + f"\n\n`interplay release --tag` commits this release's `dvc.lock` and tags it `{inputs.version}`; "
-        + f"`interplay reproduce {inputs.version}` checks that tag out, fetches (`dvc pull`) or rebuilds "
-        + "(`--rebuild`: `dvc repro`) the outputs and compares their hashes with the release's."
-    )
-
-
-def _how_to_load(inputs: CardInputs) -> str:
-    if inputs.repo_id:
-        call = f'load_dataset("{inputs.repo_id}", revision="{inputs.version}")'
-    else:
-        call = 'load_dataset("path/to/release")  # this folder'
-    first = inputs.splits[0].name if inputs.splits else "test"
-    return f"""## How to load
-
-```python
-from datasets import load_dataset
-
-dialogues = {call}
-print(dialogues["{first}"][0]["messages"])
-```"""
-
-
-def _citation(inputs: CardInputs) -> str:
-    blocks = [INTERPLAY_BIBTEX, REDIAL_BIBTEX]
-    if inputs.corpus == "inspired":
-        blocks.append(INSPIRED_BIBTEX)
-    text = "## Citation\n\nIf you use these dialogues, please cite Interplay and the corpus of its seed profiles:\n\n"
-    return text + "\n\n".join(f"```bibtex\n{b}\n```" for b in blocks)
-
-
-def _limitations() -> str:
-    return """## Limitations
-
-- The dialogues are machine-generated by small models: turns can be short, repetitive, off-topic,
-  or factually wrong about movies; the two models sometimes echo each other.
-- The user simulator can end a conversation too early, and profile wording sometimes leaks into
-  user turns ("something with genres biography").
-- The recommender often names titles that cannot be linked to the catalog; item ids are linked by
-  fuzzy title matching and can be wrong.
-- `target_item_ids` / `target_titles` come from the real dialogues and were never shown to either
-  model; use them for evaluation only.
-- Preferences and items reflect the seed corpus (English, movies, crowd workers) and its biases.
-- Not for training systems that make decisions about people."""
 
 
 # -- helpers -----------------------------------------------------------------------------------

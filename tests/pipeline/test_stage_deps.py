@@ -151,3 +151,12 @@ def test_editing_a_module_makes_exactly_its_stages_stale(repo_root: Path, tmp_pa
 def test_every_cli_stage_is_in_dvc_yaml(repo_root: Path) -> None:
     raw = yaml.safe_load((repo_root / "params.yaml").read_text(encoding="utf-8"))
     assert set(load_stages(repo_root, raw)) == set(STAGES)
+
+
+def test_a_template_beside_a_module_is_stage_code(repo_root: Path, dvc_stages: dict[str, dict]) -> None:
+    """The dataset card is rendered from a template beside ``interplay/publish/card.py``: editing
+    it changes what publish writes, so publish must rerun (its deps cover the file)."""
+    template = "interplay/publish/card_template.md"
+    assert template in stage_code(repo_root, "publish")
+    assert template in code_files(repo_root, [d for d in dvc_stages["publish"]["deps"] if is_code_path(d)])
+    assert template not in stage_code(repo_root, "simulate")  # it is no code of a stage that never renders a card
