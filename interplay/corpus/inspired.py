@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from interplay.corpus.catalog import Catalog
+from interplay.corpus.encoding import BOM_QUIRK, without_bom
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
 from interplay.text.titles import names_title
@@ -128,7 +129,7 @@ def not_a_dialogue_file(path: Path) -> str | None:
     if path.name.lower() in DIALOGUE_FILES:
         return None
     with path.open("rb") as handle:
-        header = handle.readline().decode("utf-8", errors="replace").rstrip("\r\n").split("\t")
+        header = without_bom(handle.readline())[0].decode("utf-8", errors="replace").rstrip("\r\n").split("\t")
     missing = [c for c in UTTERANCE_COLUMNS if c not in header]
     if missing:
         return f"not a dialogue file: its header has no {', '.join(missing)} column"
@@ -141,6 +142,7 @@ def read_inspired(
     """Every dialogue of ``path`` (in order of first row), or the error that rejects it."""
     name = str(path)
     raw_lines = path.read_bytes().split(b"\n")
+    raw_lines[0], bom = without_bom(raw_lines[0])
     header = raw_lines[0].decode("utf-8", errors="replace").rstrip("\r").split("\t")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -172,11 +174,13 @@ def read_inspired(
             )
             continue
         group.rows.append((line_no, dict(zip(header, cells, strict=True))))
-    for dialog_id, group in groups.items():
+    for index, (dialog_id, group) in enumerate(groups.items()):
         if group.error is not None:
             yield group.error
             continue
         try:
-            yield build_dialogue(dialog_id, group.rows, catalog, name, match_threshold)
+            dialogue = build_dialogue(dialog_id, group.rows, catalog, name, match_threshold)
         except BadRecordError as exc:
             yield exc
+            continue
+        yield replace(dialogue, quirks=dialogue.quirks + (BOM_QUIRK,)) if bom and index == 0 else dialogue

@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from interplay.corpus.catalog import Catalog
+from interplay.corpus.encoding import BOM_QUIRK, without_bom
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
 from interplay.text.titles import display_title, split_title_year
@@ -85,6 +87,17 @@ def _resolve(item_id: str, catalog: Catalog, mentioned: Mapping[str, str]) -> st
     return mentioned.get(item_id)
 
 
+class _WorkerId:
+    """A worker id as written (``raw``) and the value it is compared by: the number 959 and the
+    string "959" are one worker (an export that quotes some ids but not others), "959" and "0959"
+    too; other strings compare as written."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else None
+        self.value: Any = int(text) if text is not None and text.isdigit() else raw
+
+
 def parse_record(record: Any, catalog: Catalog, path: str, line: int) -> Dialogue:
     """One decoded JSON record -> a raw :class:`Dialogue` (messages not yet merged/rendered)."""
     try:
@@ -100,7 +113,7 @@ def _parse(record: Any, catalog: Catalog, path: str, line: int) -> Dialogue:
         if key not in record:
             raise _Bad(key, "missing_field", "required field is missing")
     quirks: list[str] = []
-    seeker, recommender = record["initiatorWorkerId"], record["respondentWorkerId"]
+    seeker, recommender = _WorkerId(record["initiatorWorkerId"]), _WorkerId(record["respondentWorkerId"])
     mentioned = _movie_mentions(record, quirks)
     if not isinstance(record["messages"], list):
         raise _Bad("messages", "bad_value", "expected a list of messages")
@@ -113,20 +126,22 @@ def _parse(record: Any, catalog: Catalog, path: str, line: int) -> Dialogue:
         for key in ("text", "senderWorkerId"):
             if key not in raw:
                 raise _Bad(f"messages[{i}].{key}", "missing_field", "required field is missing")
-        text, sender = raw["text"], raw["senderWorkerId"]
+        text, sender = raw["text"], _WorkerId(raw["senderWorkerId"])
         if not isinstance(text, str):
             raise _Bad(f"messages[{i}].text", "bad_value", "expected a string")
         role: Role
-        if sender == seeker:
+        if sender.value == seeker.value:
             role = "user"
-        elif sender == recommender:
+        elif sender.value == recommender.value:
             role = "recommender"
         else:
             raise _Bad(
                 f"messages[{i}].senderWorkerId",
                 "unknown_sender",
-                f"sender {sender!r} is neither the initiator nor the respondent",
+                f"sender {sender.raw!r} is neither the initiator ({seeker.raw!r}) nor the respondent ({recommender.raw!r})",
             )
+        if type(sender.raw) is not type((seeker if role == "user" else recommender).raw):
+            quirks.append("worker_id_types_differ")
         for item_id in MENTION.findall(text):
             title = _resolve(item_id, catalog, mentioned)
             if title is None:
@@ -195,6 +210,9 @@ def read_redial(
     name = str(path)
     with path.open("rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
+            bom = False
+            if line_no == 1:
+                raw, bom = without_bom(raw)
             if not raw.strip():
                 continue
             try:
@@ -211,6 +229,8 @@ def read_redial(
                 yield BadRecordError(name, line_no, "(line)", "malformed_json", json_problem(exc, text))
                 continue
             try:
-                yield parse_record(record, catalog, name, line_no)
+                dialogue = parse_record(record, catalog, name, line_no)
             except BadRecordError as exc:
                 yield exc
+                continue
+            yield replace(dialogue, quirks=dialogue.quirks + (BOM_QUIRK,)) if bom else dialogue

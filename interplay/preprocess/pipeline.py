@@ -154,12 +154,28 @@ def read_dialogues(
     return dialogues, accounting
 
 
+def _require_train_dialogues(dialogues: list[Dialogue], accounting: dict[str, Any], shown: Path) -> None:
+    """Refuse a corpus that leaves nothing to fine-tune on (its files are all named as validation
+    or test splits, or its training files' records were all skipped): today's stages would train
+    on empty sets and fail far later, or not at all."""
+    if any(d.split == "train" for d in dialogues):
+        return
+    files = ", ".join(
+        f"{name} ({info['kept']} of {info['read']} kept, {info['split']})" for name, info in accounting["files"].items()
+    )
+    raise FileNotFoundError(
+        f"{shown}: no train dialogues to fine-tune on: {files}; add a training file (e.g. train_data.jsonl) "
+        "or records that can be read"
+    )
+
+
 def preprocess_corpus(
     corpus_dir: Path, catalog_dir: Path, params: Params, origin: Path | None = None
 ) -> PreprocessResult:
     """Everything the preprocess stage produces, in memory; nothing is written."""
     catalog = load_catalog(catalog_dir)
     dialogues, accounting = read_dialogues(corpus_dir, catalog, params, origin)
+    _require_train_dialogues(dialogues, accounting, origin or corpus_dir)
     pre = params.preprocess
 
     profiles: list[Profile] = []

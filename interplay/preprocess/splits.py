@@ -9,7 +9,8 @@ INSPIRED's ``dev.tsv``). A split that no file is named for is carved, by a hash 
 id, out of the other files (those named ``train`` or after no split): ReDial's official release
 has no validation file, INSPIRED's ``dev.tsv`` alone has neither train nor test. Two cases would
 leave nothing to fine-tune on: a corpus that is one validation file is carved like an unnamed one
-(it is all the data there is), and validation and test files without any other file are refused.
+(it is all the data there is), and any other set of validation and test files without a file to
+train on (a lone ``test_data.jsonl``, ``dev.tsv`` + ``test.tsv``) is refused.
 """
 
 from __future__ import annotations
@@ -69,15 +70,16 @@ def plan_splits(files: Sequence[Path | str]) -> SplitPlan:
     """The split plan of a corpus's dialogue files (see the module docstring)."""
     kept: dict[str, Split | None] = {str(f): named_split(f) for f in files}
     trainable = [f for f, split in kept.items() if split in (None, "train")]
-    validation = [f for f, split in kept.items() if split == "validation"]
-    if validation and not trainable:
-        if len(kept) > 1:
+    if not trainable:
+        if list(kept.values()) == ["validation"]:
+            kept[next(iter(kept))] = None  # a lone validation file is the whole corpus: carve it
+        else:
             named = ", ".join(f"{Path(f).name} ({split})" for f, split in kept.items())
+            keep = "keeps the split its name says" if len(kept) == 1 else "keep the split their names say"
             raise FileNotFoundError(
-                f"no file to train on: {named} keep the split their names say; add a training file "
+                f"no file to train on: {named} {keep}; add a training file "
                 "(e.g. train_data.jsonl) or rename one that is not a validation or test split"
             )
-        kept[validation[0]] = None  # a lone validation file is the whole corpus: carve it
     return SplitPlan(
         kept=kept,
         carve_validation="validation" not in kept.values(),

@@ -245,6 +245,29 @@ def test_splits_no_file_is_named_for_are_carved_and_a_corpus_with_nothing_to_tra
     assert lone_dev.kept == {"dev.tsv": None} and lone_dev.carve_validation and lone_dev.carve_test
     with pytest.raises(FileNotFoundError, match=r"no file to train on: valid_data\.jsonl \(validation\), test_data"):
         plan_splits(["valid_data.jsonl", "test_data.jsonl"])
+    for test_only in (["test_data.jsonl"], ["test.tsv"], ["dev.tsv", "test.tsv"]):  # nothing left to fine-tune on
+        with pytest.raises(FileNotFoundError, match=r"no file to train on: .*add a training file"):
+            plan_splits(test_only)
+
+
+def test_a_corpus_of_test_dialogues_alone_is_refused_before_anything_is_trained(tmp_path: Path, corpora: Path) -> None:
+    (tmp_path / "test_data.jsonl").write_bytes(_redial_lines(corpora, "test_data.jsonl", 0, 10))
+    params = Params.model_validate({"simulation": {"grounding": "none"}})
+    with pytest.raises(FileNotFoundError) as err:
+        preprocess_corpus(tmp_path, corpora / "redial", params)
+    assert str(err.value) == (
+        "no file to train on: test_data.jsonl (test) keeps the split its name says; add a training file "
+        "(e.g. train_data.jsonl) or rename one that is not a validation or test split"
+    )
+
+
+def test_training_files_whose_records_are_all_skipped_are_refused(tmp_path: Path, corpora: Path) -> None:
+    (tmp_path / "train_data.jsonl").write_bytes(b"{not json\n[1, 2]\n")
+    (tmp_path / "test_data.jsonl").write_bytes(_redial_lines(corpora, "test_data.jsonl", 0, 10))
+    params = Params.model_validate({"simulation": {"grounding": "none"}, "preprocess": {"on_bad_record": "skip"}})
+    with pytest.raises(FileNotFoundError, match=r"no train dialogues to fine-tune on: test_data\.jsonl \(10 of 10 kept, test\), "
+                       r"train_data\.jsonl \(0 of 2 kept, carved\); add a training file"):
+        preprocess_corpus(tmp_path, corpora / "redial", params)
 
 
 # --- bad-record messages --------------------------------------------------------------------------

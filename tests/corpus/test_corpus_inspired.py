@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from interplay.corpus.catalog import Catalog, load_catalog
-from interplay.corpus.inspired import read_inspired
+from interplay.corpus.inspired import not_a_dialogue_file, read_inspired
 from interplay.corpus.schema import Dialogue
 from interplay.errors import BadRecordError
 
@@ -74,3 +74,16 @@ def test_missing_header_column_fails_at_once(tmp_path: Path, corpora: Path, cata
     path.write_bytes(text)
     with pytest.raises(BadRecordError, match="speaker"):
         list(read_inspired(path, catalog))
+
+
+def test_a_byte_order_mark_is_read_as_the_file_without_it(tmp_path: Path, corpora: Path, catalog: Catalog) -> None:
+    text = (corpora / "inspired" / "dev.tsv").read_bytes()
+    plain, marked = tmp_path / "plain.tsv", tmp_path / "dev.tsv"
+    plain.write_bytes(text)
+    marked.write_bytes(b"\xef\xbb\xbf" + text)
+    without, with_bom = list(read_inspired(plain, catalog)), list(read_inspired(marked, catalog))
+    assert len(with_bom) == len(without) == 99 and all(isinstance(d, Dialogue) for d in with_bom)
+    assert [d.messages for d in with_bom] == [d.messages for d in without]
+    assert with_bom[0].quirks == without[0].quirks + ("byte_order_mark",)
+    renamed = marked.rename(tmp_path / "utterances.tsv")  # a name no split: told by its header
+    assert not_a_dialogue_file(renamed) is None

@@ -138,3 +138,26 @@ def test_missing_top_level_field_and_bad_lines(tmp_path: Path, catalog: Catalog)
         (3, "missing_field", "initiatorWorkerId"),
         (4, "undecodable", "(line)"),
     ]
+
+
+def test_a_byte_order_mark_is_read_as_the_file_without_it(tmp_path: Path, corpora: Path, catalog: Catalog) -> None:
+    lines = (corpora / "redial" / "test_data.jsonl").read_bytes().splitlines(keepends=True)[:3]
+    plain, marked = tmp_path / "plain.jsonl", tmp_path / "marked.jsonl"
+    plain.write_bytes(b"".join(lines))
+    marked.write_bytes(b"\xef\xbb\xbf" + b"".join(lines))  # as Windows editors save UTF-8
+    without, with_bom = list(read_redial(plain, catalog)), list(read_redial(marked, catalog))
+    assert all(isinstance(d, Dialogue) for d in with_bom) and len(with_bom) == 3
+    assert [d.messages for d in with_bom] == [d.messages for d in without]
+    assert with_bom[0].quirks == without[0].quirks + ("byte_order_mark",)  # counted in reports/preprocess.json
+    assert [d.quirks for d in with_bom[1:]] == [d.quirks for d in without[1:]]
+
+
+def test_a_worker_id_written_as_a_string_is_the_same_worker(catalog: Catalog) -> None:
+    """An export that quotes some ids ("959") but not others (959) names one worker, not two."""
+    quoted = parse_record(_record(initiatorWorkerId="1"), catalog, "f.jsonl", 1)
+    plain = parse_record(_record(), catalog, "f.jsonl", 1)
+    assert [m.role for m in quoted.messages] == [m.role for m in plain.messages] == ["user", "recommender"]
+    assert "worker_id_types_differ" in quoted.quirks and "worker_id_types_differ" not in plain.quirks
+    with pytest.raises(BadRecordError) as err:  # a sender that is neither, named beside both
+        parse_record(_record(initiatorWorkerId="7"), catalog, "f.jsonl", 1)
+    assert "sender 1 is neither the initiator ('7') nor the respondent (2)" in str(err.value)

@@ -152,18 +152,19 @@ def test_bad_input_fails_with_file_and_line_or_is_counted(tmp_path: Path, corpor
     lines[6] = _corrupt(lines[6], kind)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "test_data.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    # A training file: a corpus of test dialogues alone is refused before any record is judged.
+    (corpus / "train_data.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     catalog = corpora / "redial"
 
     with pytest.raises(BadRecordError) as info:
         preprocess_corpus(corpus, catalog, Params())
-    assert "test_data.jsonl:7:" in str(info.value)
+    assert "train_data.jsonl:7:" in str(info.value)
     assert info.value.reason == kind
 
     params = Params.model_validate({"preprocess": {"on_bad_record": "skip"}})
     report = preprocess_corpus(corpus, catalog, params).report
     assert report["total"] == {"read": 30, "kept": 29, "skipped": {kind: 1}}
-    assert report["files"]["test_data.jsonl"]["skipped"] == {kind: 1}
+    assert report["files"]["train_data.jsonl"]["skipped"] == {kind: 1}
 
 
 def test_same_inputs_give_the_same_bytes(tmp_path: Path, corpora: Path, redial: PreprocessResult) -> None:
