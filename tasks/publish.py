@@ -21,6 +21,7 @@ def run(params: Params, root: Path) -> None:
 
     settings = params.publish
     if settings.target == "local":
+        shutil.rmtree(root / STAGING_DIR, ignore_errors=True)  # what a killed push to the Hub left
         folder = build_release(params, root)
         log.info("publish.target is local: %s is ready (nothing pushed)", folder.path)
         return
@@ -37,6 +38,7 @@ def run(params: Params, root: Path) -> None:
             private=settings.private,
             retries=settings.retries,
             backoff_s=settings.backoff_s,
+            timeout_s=settings.timeout_s,
         )
     except BaseException:
         shutil.rmtree(staged.path, ignore_errors=True)

@@ -251,6 +251,9 @@ class PublishParams(_Section):
     #: between them (doubling each time, at most 60 s).
     retries: int = Field(4, ge=1)
     backoff_s: float = Field(2.0, ge=0)
+    #: Seconds one Hub request may take to connect, and then to send or answer each piece, before
+    #: the attempt fails and is retried: a server that accepts and never answers cannot hang a run.
+    timeout_s: float = Field(60.0, gt=0)
 
     @model_validator(mode="after")
     def _hub_needs_repo(self) -> PublishParams:

@@ -24,6 +24,7 @@ RUNTIME_KEYS: dict[str, str] = {
     "simulation.dask_address": "which Dask cluster runs the shards",
     "publish.retries": "how often a failed Hub upload is tried again",
     "publish.backoff_s": "how long to wait before trying an upload again",
+    "publish.timeout_s": "how long one Hub request may wait for an answer before it is retried",
     "refresh": "when and under which deployment name a scheduled refresh runs, not what it releases",
 }
 

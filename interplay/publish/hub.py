@@ -12,6 +12,9 @@
 - Transient failures (connection errors, timeouts, 408/425/429/5xx) retry the whole push with
   exponential backoff; as every step is idempotent, a retry completes a partial push and never
   duplicates a commit.
+- Every request has connect and read timeouts (``timeout_s``): ``huggingface_hub``'s own client
+  waits forever (``timeout=None``), so a server that accepts a connection and never answers
+  would hang the stage; it now fails the attempt, which is retried like any transient failure.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 import httpx2
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token, set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.hf_api import RepoFile
 
@@ -217,6 +220,19 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _client_with_timeout(timeout_s: float) -> Callable[[], httpx2.Client]:
+    """A factory of ``huggingface_hub``'s usual client (its request hooks, redirects) whose
+    requests time out after ``timeout_s`` (connect, read, write and pool each)."""
+    from huggingface_hub.utils._http import default_client_factory
+
+    def make() -> httpx2.Client:
+        client = default_client_factory()
+        client.timeout = httpx2.Timeout(timeout_s)
+        return client
+
+    return make
+
+
 def _scrub(text: str, secret: str | None) -> str:
     return redact(text, (secret,))
 
@@ -229,6 +245,7 @@ def push_release(
     private: bool = False,
     retries: int = 4,
     backoff_s: float = 2.0,
+    timeout_s: float = 60.0,
     endpoint: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PushResult:
@@ -244,6 +261,7 @@ def push_release(
             "publish.target is 'hub' but Hub access is off (HF_HUB_OFFLINE=1, the project's offline "
             "default): run the stage with HF_HUB_OFFLINE=0 to publish, or set publish.target: local"
         )
+    set_client_factory(_client_with_timeout(timeout_s))  # the process's Hub client, from here on
     api = HfApi(endpoint=endpoint)
     pusher = _Pusher(api, folder, repo_id, version, private)
     log.info("publishing %s to %s at %s as %s", folder, repo_id, shown_endpoint, version)
@@ -279,8 +297,8 @@ def push_release(
             f"publishing {version} to {repo_id} at {shown_endpoint} failed after {attempts} attempts "
             f"while {pusher.step}: {reason}. The Hub is unreachable or failing: check HF_ENDPOINT, the "
             "network and the Hub's status, then run the publish stage again — it is idempotent and "
-            "completes a partial push without duplicating it (publish.retries / publish.backoff_s set "
-            "how hard it tries).",
+            "completes a partial push without duplicating it (publish.retries / publish.backoff_s / "
+            "publish.timeout_s set how hard it tries).",
             token,
         )
     )

@@ -422,3 +422,87 @@ def test_a_failed_push_leaves_the_release_folder_as_it_was(hub_client: LoopbackH
     card = (root / "release" / "README.md").read_text()
     assert 'load_dataset("interplay-tests/failed", revision="v0.1.0")' in card
     assert not (root / STAGING_DIR).exists()
+
+
+class _SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never answers: a Hub behind a stuck proxy."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return  # closed
+            self.held.append(connection)  # read nothing, write nothing, keep it open
+
+    def close(self) -> None:
+        self.socket.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_a_hub_that_never_answers_fails_after_the_retries_instead_of_hanging(
+    hub_client: LoopbackHub, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    write_dialogues(tmp_path, {"test": 1})
+    folder = build_release(make_params(), tmp_path)
+    server = _SilentServer()
+    outcome: dict[str, Any] = {}
+    waits: list[float] = []
+
+    def publish() -> None:
+        try:
+            push_release(folder.path, "interplay-tests/silent", "v0.1.0", retries=2, backoff_s=0.2,
+                         timeout_s=0.5, endpoint=server.url, sleep=waits.append)
+        except PublishError as exc:
+            outcome["error"] = str(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=publish, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    server.close()
+    assert not worker.is_alive(), "publishing to a silent server hung"
+    assert time.monotonic() - started < 30 and waits == [0.2]  # two attempts, one backoff between
+    message = outcome["error"]
+    assert message.startswith("publishing v0.1.0 to interplay-tests/silent at http://127.0.0.1:")
+    assert "failed after 2 attempts while creating the repository" in message and "Timeout" in message
+    assert "publish.timeout_s" in message and FAKE_TOKEN not in message
+
+
+def test_a_staging_folder_a_killed_publish_left_is_never_published(hub_client: LoopbackHub, tmp_path: Path) -> None:
+    """A kill during a push leaves ``.release.staging`` (and the build's aside folders); the next
+    run builds the folder afresh over them, so nothing of the old one reaches the Hub."""
+    from tasks.publish import STAGING_DIR, run
+
+    root = tmp_path / "project"
+    write_dialogues(root, {"test": 2})
+    for leftover in (STAGING_DIR, Path(f".{STAGING_DIR}.tmp"), Path(f".{STAGING_DIR}.old")):
+        (root / leftover / "data").mkdir(parents=True)
+        (root / leftover / "data" / "stale-00000-of-00001.parquet").write_bytes(b"from a killed run")
+        (root / leftover / "README.md").write_text("a card of another run\n")
+    run(make_params(), root)  # publish.target: local cleans the staging folder up
+    assert not (root / STAGING_DIR).exists()
+    for leftover in (STAGING_DIR, Path(f".{STAGING_DIR}.tmp"), Path(f".{STAGING_DIR}.old")):
+        (root / leftover / "data").mkdir(parents=True, exist_ok=True)
+        (root / leftover / "data" / "stale-00000-of-00001.parquet").write_bytes(b"from a killed run")
+        (root / leftover / "README.md").write_text("a card of another run\n")
+    params = make_params(target="hub", repo_id="interplay-tests/restaged", version="v0.1.0")
+    run(params, root)
+    state = hub_client.repo_state("interplay-tests/restaged")
+    tree = state["commits"][state["tags"]["v0.1.0"]]["tree"]
+    assert sorted(tree) == [".gitattributes", "README.md", "data/test-00000-of-00001.parquet"]
+    assert sorted(p.name for p in root.iterdir()) == ["data", "release"], "nothing left aside"
