@@ -28,6 +28,11 @@ class CorpusParams(_Section):
     #: Directory holding the raw files. With ``source: url`` the download lands (and is kept)
     #: here first, e.g. ``downloads/redial``; DVC tracks this directory as the fetch stage's input.
     local_dir: str = "../shared/corpora/redial"
+    #: The files or folders under ``local_dir`` that make the corpus (paths relative to it), read
+    #: together as one corpus, e.g. [redial, redial_more]; null: everything in ``local_dir``. One
+    #: folder that DVC tracks and a list of what to read in it: several sources, one fetch stage
+    #: (DVC cannot take a list as a dependency).
+    include: list[str] | None = None
     #: Public archive (``source: url``); a zip is unpacked, any other file is kept as downloaded.
     url: str = "https://github.com/ReDialData/website/raw/data/redial_dataset.zip"
     #: Expected sha256 of the download; verified when set.

@@ -97,6 +97,26 @@ def _resolve_dir(value: str, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
+def _included(local: Path, include: list[str] | None) -> list[Path]:
+    """The parts of ``local_dir`` that make the corpus (``corpus.include``; None: the folder
+    itself), each checked to exist inside it. Their relative paths are kept in the workspace, so
+    an error in a file names the file under ``local_dir`` as the user wrote it."""
+    if include is None:
+        return [local]
+    parts = []
+    for entry in include:
+        part = (local / entry).resolve()
+        if not part.is_relative_to(local.resolve()) or part == local.resolve():
+            raise FetchError(f"corpus.include: {entry!r} is not a file or folder inside corpus.local_dir {local}")
+        if not part.exists():
+            raise FetchError(
+                f"corpus.include: {local / entry} does not exist; list files or folders of corpus.local_dir "
+                f"{local} (there: {', '.join(p.name for p in sorted(local.iterdir()) if not p.name.startswith('.'))})"
+            )
+        parts.append(local / entry)
+    return parts
+
+
 def _archive_name(url: str) -> str:
     return Path(urllib.request.url2pathname(url.split("?", 1)[0].rstrip("/"))).name or "download"
 
@@ -139,6 +159,7 @@ def build_manifest(out_dir: Path, params: CorpusParams) -> dict[str, Any]:
         "corpus": params.name,
         "source": params.source,
         "origin": origin,
+        "include": params.include,
         "catalog_dir": params.catalog_dir,
         "files": files,
     }
@@ -162,8 +183,14 @@ def fetch_corpus(params: CorpusParams, out_dir: Path, base_dir: Path) -> dict[st
     if not local.is_dir():
         raise FetchError(f"corpus.local_dir {local} is not a directory. {_OFFLINE_HINT}")
     archives = frozenset({_archive_name(params.url)}) if params.source == "url" else frozenset()
-    _copy_tree(local, corpus_out, skip=archives)
-    log.info("copied %s to %s", local, corpus_out)
+    for part in _included(local, params.include):
+        if part.is_file():
+            target = corpus_out / part.relative_to(local)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(part, target)
+        else:
+            _copy_tree(part, corpus_out / part.relative_to(local), skip=archives)
+        log.info("copied %s to %s", part, corpus_out)
 
     if params.catalog_dir is not None:
         catalog_src = _resolve_dir(params.catalog_dir, base_dir)

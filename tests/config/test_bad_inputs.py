@@ -279,7 +279,7 @@ def test_a_truncated_record_says_so_and_names_the_users_file(tmp_path: Path, cor
     lines = (corpora / "redial" / "test_data.jsonl").read_bytes().splitlines(keepends=True)[:8]
     cut = lines[6].index(b'"text": "') + len(b'"text": "') + 3
     lines[6] = lines[6][:cut] + b"\n"  # cut inside a string, as a partial download leaves a line
-    (user / "test_data.jsonl").write_bytes(b"".join(lines))
+    (user / "train_data.jsonl").write_bytes(b"".join(lines))  # a corpus with something to train on
     for name in ("movies_with_mentions.csv", "id2info.json"):
         (user / name).write_bytes((corpora / "redial" / name).read_bytes())
     corpus = CorpusParams(local_dir=str(user))
@@ -288,7 +288,7 @@ def test_a_truncated_record_says_so_and_names_the_users_file(tmp_path: Path, cor
     with pytest.raises(BadRecordError) as err:
         preprocess_raw(tmp_path / "raw", params)
     message = str(err.value)
-    expected = f"{user / 'test_data.jsonl'}:7: field '(line)': invalid JSON: Unterminated string starting at column"
+    expected = f"{user / 'train_data.jsonl'}:7: field '(line)': invalid JSON: Unterminated string starting at column"
     assert message.startswith(expected), message
     assert "at at" not in message and "control character" not in message
     assert "truncated?" in message and "raw/corpus" not in message

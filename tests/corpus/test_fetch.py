@@ -105,3 +105,60 @@ def test_unreachable_url_suggests_a_local_copy(tmp_path: Path) -> None:
         fetch_corpus(params, tmp_path / "raw", base_dir=tmp_path)
     message = str(info.value)
     assert "corpus.source: local" in message and "corpus.local_dir" in message
+
+
+def _two_sources(corpora: Path, root: Path) -> Path:
+    """A corpus folder like ../shared/corpora: ReDial with its catalog, and more train dialogues beside it."""
+    shared = root / "corpora"
+    (shared / "redial").mkdir(parents=True)
+    (shared / "more").mkdir()
+    (shared / "inspired").mkdir()  # not included: never read
+    (shared / "inspired" / "dev.tsv").write_text("dialog_id\tspeaker\ttext\n")
+    for name in ("movies_with_mentions.csv", "id2info.json"):
+        (shared / "redial" / name).write_bytes((corpora / "redial" / name).read_bytes())
+    train = (corpora / "redial" / "train_sample_1000.jsonl").read_bytes().splitlines(keepends=True)
+    more = (corpora / "redial_more" / "train_more_813.jsonl").read_bytes().splitlines(keepends=True)
+    (shared / "redial" / "train_sample_1000.jsonl").write_bytes(b"".join(train[:30]))
+    (shared / "redial" / "test_data.jsonl").write_bytes(b"".join((corpora / "redial" / "test_data.jsonl").read_bytes().splitlines(keepends=True)[:10]))
+    (shared / "more" / "train_more_813.jsonl").write_bytes(b"".join(more[:20] + train[3:4]))  # line 21: met in both
+    return shared
+
+
+@pytest.mark.parametrize("on_bad_record", ["fail", "skip"])
+def test_several_folders_are_one_corpus_and_an_id_met_twice_names_both_places(
+    tmp_path: Path, corpora: Path, on_bad_record: str
+) -> None:
+    from interplay.config.params import Params
+    from interplay.errors import BadRecordError
+    from interplay.preprocess.pipeline import preprocess_raw
+
+    shared = _two_sources(corpora, tmp_path)
+    corpus = CorpusParams(local_dir=str(shared), include=["redial", "more"])
+    manifest = fetch_corpus(corpus, tmp_path / "raw", base_dir=tmp_path)
+    assert sorted(manifest["files"]) == [
+        "catalog/id2info.json", "catalog/movies_with_mentions.csv", "corpus/more/train_more_813.jsonl",
+        "corpus/redial/test_data.jsonl", "corpus/redial/train_sample_1000.jsonl",
+    ]
+    params = Params.model_validate(
+        {"corpus": corpus.model_dump(), "preprocess": {"on_bad_record": on_bad_record}, "simulation": {"grounding": "none"}}
+    )
+    if on_bad_record == "fail":
+        with pytest.raises(BadRecordError) as err:
+            preprocess_raw(tmp_path / "raw", params)
+        message = str(err.value)
+        assert message.startswith(f"{shared / 'redial' / 'train_sample_1000.jsonl'}:4: field 'dialogue_id'"), message
+        assert f"was already read at {shared / 'more' / 'train_more_813.jsonl'}:21" in message
+        return
+    report = preprocess_raw(tmp_path / "raw", params).report
+    assert report["total"] == {"read": 61, "kept": 60, "skipped": {"duplicate_id": 1}}
+    assert {name: info["split"] for name, info in report["files"].items()} == {
+        "more/train_more_813.jsonl": "carved", "redial/test_data.jsonl": "test", "redial/train_sample_1000.jsonl": "carved"
+    }
+
+
+def test_an_included_path_that_is_not_there_is_named(tmp_path: Path, corpora: Path) -> None:
+    shared = _two_sources(corpora, tmp_path)
+    with pytest.raises(FetchError, match=r"corpus.include: .*/corpora/redial_more does not exist; .*\(there: inspired, more, redial\)"):
+        fetch_corpus(CorpusParams(local_dir=str(shared), include=["redial", "redial_more"]), tmp_path / "raw", base_dir=tmp_path)
+    with pytest.raises(FetchError, match=r"'\.\./elsewhere' is not a file or folder inside corpus.local_dir"):
+        fetch_corpus(CorpusParams(local_dir=str(shared), include=["../elsewhere"]), tmp_path / "raw", base_dir=tmp_path)
