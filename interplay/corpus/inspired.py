@@ -17,16 +17,17 @@ seeker's own linked mentions are their liked items; the genres and people they n
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from interplay.corpus.catalog import Catalog
+from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.encoding import BOM_QUIRK, without_bom
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
-from interplay.text.titles import names_title
+from interplay.text.titles import names_title, normalize_text, split_title_year
 
 SOURCE = "inspired"
 PATTERNS = ("*.tsv",)
@@ -55,6 +56,38 @@ def _clean_text(text: str) -> str:
     return text.replace("QUOTATION_MARK", '"')
 
 
+#: A number written right after a title: a sequel ("Despicable Me 2", "Frozen II").
+_SEQUEL = r"\s+(\d{1,2}|ii|iii|iv|v)\b"
+#: Years an annotation and the catalog may differ by and still be one film (release dates).
+YEAR_TOLERANCE = 1
+
+
+def link_annotation(title: str, text: str, catalog: Catalog, threshold: float) -> tuple[CatalogItem | None, str]:
+    """The catalog item an annotated title (``movies`` column) names in its utterance, or None
+    and the quirk that says why.
+
+    The column is noisy: it names films the text does not ("Adventure Time (2010)" for "X-Men
+    movies"), other films of the same name ("Midway (2019)", which the catalog only has from
+    1976) and the first film where the text names a sequel ("Despicable Me" for "Despicable Me
+    2"). So a link is kept only when the utterance names the title, the catalog's film is of the
+    annotated year (give or take :data:`YEAR_TOLERANCE`; an undated side cannot disagree), and a
+    number written right after the title moves it to that sequel (or to nothing, if the catalog
+    has none). Measured on ``tests/fixtures/inspired_links.jsonl``."""
+    name, year = split_title_year(title)
+    sequel = re.search(re.escape(normalize_text(name)) + _SEQUEL, normalize_text(text))
+    if sequel:
+        title, year = f"{name} {sequel.group(1)}", None
+    item_id = catalog.title_index.link(title, cutoff=threshold)
+    item = catalog.get(item_id) if item_id is not None else None
+    if item is None:
+        return None, "unlinked_title"
+    if year is not None and item.year is not None and abs(item.year - year) > YEAR_TOLERANCE:
+        return None, "annotated_year_differs"
+    if not (names_title(text, title, threshold) or names_title(text, item.name, threshold)):
+        return None, "title_not_in_text"
+    return item, ""
+
+
 def build_dialogue(
     dialog_id: str,
     rows: list[tuple[int, dict[str, str]]],
@@ -69,7 +102,6 @@ def build_dialogue(
     genres: list[str] = []
     people: list[str] = []
     labels: Counter[str] = Counter()
-    index = catalog.title_index
     for line, row in rows:
         role = _ROLES.get(row["speaker"].strip().upper())
         if role is None:
@@ -77,13 +109,9 @@ def build_dialogue(
         text = _clean_text(row["text"])
         turn = len(messages)
         for title in _split_list(row["movies"]):
-            item_id = index.link(title, cutoff=threshold)
-            item = catalog.get(item_id) if item_id is not None else None
+            item, problem = link_annotation(title, text, catalog, threshold)
             if item is None:
-                quirks.append("unlinked_title")
-                continue
-            if not (names_title(text, title, threshold) or names_title(text, item.name, threshold)):
-                quirks.append("title_not_in_text")
+                quirks.append(problem)
                 continue
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
         if role == "user":
