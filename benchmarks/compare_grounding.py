@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = (
     "num_dialogues", "success_rate", "match_score", "half_match_rate", "recall@1", "recall@5",
-    "recall@10", "leakage_rate", "item_turn_share", "avg_turns", "avg_words_per_turn_user",
+    "recall@10", "leakage_rate", "leak_attempt_rate", "item_turn_share", "avg_turns", "avg_words_per_turn_user",
     "avg_words_per_turn_recommender", "realism_auc", "turn_realism_auc_user",
     "turn_realism_auc_recommender", "outcome_accepted", "outcome_gave_up", "outcome_max_turns",
-    "outcome_error",
+    "outcome_leak_guard", "outcome_error",
 )
 
 

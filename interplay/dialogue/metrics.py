@@ -23,6 +23,9 @@ from interplay.dialogue.rows import ROLES
 from interplay.text.titles import names_title
 
 OUTCOMES: tuple[str, ...] = ("accepted", "gave_up", "max_turns", "error")
+#: How the report counts dialogues: the outcomes, with the errors the leak guard caused (its
+#: resampling of a user turn naming a target failed) apart from the other errors.
+OUTCOME_CLASSES: tuple[str, ...] = ("accepted", "gave_up", "max_turns", "leak_guard", "error")
 ATTRIBUTE_FIELDS: tuple[str, ...] = ("genres", "decade", "directors", "actors")
 #: The n of the distinct-n metrics.
 DISTINCT_N: tuple[int, ...] = (1, 2)
@@ -45,6 +48,7 @@ def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
         "match_score",
         "half_match_rate",
         "leakage_rate",
+        "leak_attempt_rate",
         "item_turn_share",
         "avg_turns",
         *(f"avg_words_per_turn_{role}" for role in ROLES),
@@ -52,7 +56,8 @@ def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
         "duplicate_turn_ratio",
         "realism_auc",
         *(f"turn_realism_auc_{role}" for role in ROLES),
-        *(f"outcome_{outcome}" for outcome in OUTCOMES),
+        "leak_guard_rejections_per_dialogue",
+        *(f"outcome_{outcome}" for outcome in OUTCOME_CLASSES),
     )
 
 
@@ -314,9 +319,31 @@ def half_match_rate(
     return _mean(hits)
 
 
+def outcome_class(row: Row) -> str:
+    """The row's outcome, or ``leak_guard`` for an error the leak guard caused (see :data:`OUTCOME_CLASSES`)."""
+    return "leak_guard" if row.get("termination_reason") == "leak_guard" else str(row.get("outcome"))
+
+
 def outcome_counts(rows: Sequence[Row]) -> dict[str, int]:
-    """Dialogues per outcome, every outcome of :data:`OUTCOMES` present (0 when none)."""
-    return {outcome: sum(1 for r in rows if r.get("outcome") == outcome) for outcome in OUTCOMES}
+    """Dialogues per class of :data:`OUTCOME_CLASSES`, every class present (0 when none)."""
+    return {name: sum(1 for r in rows if outcome_class(r) == name) for name in OUTCOME_CLASSES}
+
+
+def _guarded(rows: Sequence[Row]) -> list[int]:
+    """The leak guard's rejections of the dialogues it watched (None: no guard ran)."""
+    return [int(r["leak_guard_rejections"]) for r in rows if r.get("leak_guard_rejections") is not None]
+
+
+def leak_attempt_rate(rows: Sequence[Row]) -> float | None:
+    """Share of the guarded dialogues in which the user simulator wrote a turn naming a target the
+    recommender had not named (the guard rejected it): the leaks ``leakage_rate``, measured after
+    the guard, cannot show. None where no guard ran."""
+    return _mean([float(count > 0) for count in _guarded(rows)])
+
+
+def leak_guard_rejections_per_dialogue(rows: Sequence[Row]) -> float | None:
+    """Mean number of user turns the leak guard rejected (and resampled) per guarded dialogue."""
+    return _mean([float(count) for count in _guarded(rows)])
 
 
 def avg_turns(rows: Sequence[Row]) -> float | None:

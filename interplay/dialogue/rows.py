@@ -206,6 +206,14 @@ DIALOGUE_COLUMNS = (
     Column("accepted_item_id", pa.string(), "the item the user accepted, if any", nullable=True),
     Column("outcome", pa.string(), "`accepted` | `gave_up` | `max_turns` | `error`"),
     Column("termination_reason", pa.string(), "why the conversation ended"),
+    Column(
+        "leak_guard_rejections", pa.int32(),
+        "user turns the leak guard rejected because they named a target the recommender had not "
+        "named yet (each one resampled; the last, when resampling failed, ended the dialogue as "
+        "`leak_guard`): how often the user simulator tried to give its target away; null where no "
+        "guard ran (a reference-dependent script may name its target)",
+        nullable=True,
+    ),
     Column("num_turns", pa.int32(), "number of messages"),
     Column(
         "seed", pa.int64(),

@@ -94,6 +94,9 @@ def system_metrics(
         values["match_score"] = metrics.mean_match_score(rows, items)
         values["half_match_rate"] = metrics.half_match_rate(rows, items)
     values["leakage_rate"] = metrics.leakage_rate(rows, threshold)
+    if generated:
+        values["leak_attempt_rate"] = metrics.leak_attempt_rate(rows)
+        values["leak_guard_rejections_per_dialogue"] = metrics.leak_guard_rejections_per_dialogue(rows)
     values["item_turn_share"] = metrics.item_turn_share(rows)
     values.update(text_metrics(rows))
     if generated:

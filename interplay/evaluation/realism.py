@@ -33,22 +33,16 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from interplay.dialogue.metrics import messages_of
-from interplay.grounding.notes import NOTE_HEADS
+from interplay.grounding.notes import NOTE_PATTERN
 from interplay.text.end_marker import strip_marker
 
 Row = Mapping[str, Any]
 
-#: A grounding note: its head, then text in which a title may hold one level of brackets
-#: (``[About [REC] (2007): horror]``), up to its closing bracket.
-NOTE_PATTERN = re.compile(
-    "(?:" + "|".join(re.escape(h) for h in NOTE_HEADS) + r")(?:[^\[\]]|\[[^\[\]]*\])*\]"
-)
 #: n-grams reported each way per system and role.
 TOP_FEATURES = 5
 

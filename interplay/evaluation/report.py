@@ -34,6 +34,8 @@ _COLUMNS: dict[str, tuple[str, int, str]] = {
     "match_score": ("Match ↑", 3, "results"),
     "half_match_rate": ("Match≥½ ↑", 3, "results"),
     "leakage_rate": ("Leak ↓", 3, "results"),
+    "leak_attempt_rate": ("Leak tried ↓", 3, "results"),
+    "leak_guard_rejections_per_dialogue": ("Guard rej./dlg", 2, "behaviour"),
     "item_turn_share": ("Items/R turn", 2, "results"),
     "avg_turns": ("Turns", 1, "behaviour"),
     "avg_words_per_turn_user": ("Words/turn U", 1, "behaviour"),
@@ -48,6 +50,7 @@ _COLUMNS: dict[str, tuple[str, int, str]] = {
     "outcome_accepted": ("Accepted", 0, "behaviour"),
     "outcome_gave_up": ("Gave up", 0, "behaviour"),
     "outcome_max_turns": ("Max turns", 0, "behaviour"),
+    "outcome_leak_guard": ("Leak guard", 0, "behaviour"),
     "outcome_error": ("Error", 0, "behaviour"),
 }
 
@@ -137,9 +140,13 @@ def render_markdown(
         "attribute fields (genres, decade, directors, actors; those the target has) the accepted "
         "item shares. Match≥½: share of dialogues (those whose target has attribute fields) that "
         "ended with an accepted item sharing at least half of those fields; a dialogue without an "
-        "accepted item counts as a miss. Leak: share of dialogues where a user turn names a target "
-        f"title (normalized fuzzy match ≥ {threshold:g}) before the recommender mentioned it; "
-        "reference-free generation must give 0. Items/R turn: share of recommender turns that name "
+        "accepted item counts as a miss. Leak: share of dialogues where a published user turn names "
+        f"a target title (normalized fuzzy match ≥ {threshold:g}) before the recommender mentioned "
+        "it. It is measured after the leak guard, which resamples such turns, so it is 0 by "
+        "construction for the guarded systems (Interplay, zero-shot) and says nothing about the "
+        "user simulator; Leak tried does: the share of dialogues in which the guard rejected at "
+        "least one user turn naming a target (– where no guard ran: the reference-dependent script "
+        "is told its target). Items/R turn: share of recommender turns that name "
         f"a catalog item. AUC: {folds}-fold cross-validated ROC AUC of TF-IDF (word 1–2-grams) + "
         "logistic regression telling real test dialogues from the system's (0.5: "
         "indistinguishable). Turn AUC U / R: the same classifier on single turns of the user / "
@@ -162,10 +169,11 @@ def render_markdown(
         "",
         "Turns: messages per dialogue. Words/turn: whitespace-separated words. Dist-n: unique / all "
         "word n-grams (lowercased tokens, within turns) per role (U: user, R: recommender). "
-        "Accepted, Gave up, Max turns, Error: dialogues per outcome (accepted: the user ended with "
-        "the end marker after a linked recommendation; gave up: ended with it before any; max "
-        "turns: the turn limit came first; error: an empty, premature or repeated turn, or the leak "
-        "guard, stopped it).",
+        "Guard rej./dlg: user turns the leak guard rejected (and resampled) per dialogue. "
+        "Accepted, Gave up, Max turns, Leak guard, Error: dialogues per outcome (accepted: the user "
+        "ended with the end marker after a linked recommendation; gave up: ended with it before "
+        "any; max turns: the turn limit came first; leak guard: the user kept naming a target and "
+        "the guard ended the dialogue; error: an empty, premature or repeated turn stopped it).",
     ]
     if turn_realism:
         parts += ["", realism_section(turn_realism, folds=folds)]
@@ -408,12 +416,13 @@ def _outcomes_figure(systems: Mapping[str, Sequence[Row]], path: Path) -> Path:
     fig = _figure(7.0, 3.0)
     ax = fig.add_subplot()
     names = [n for n in GENERATED if n in systems]
-    palette = {"accepted": "#009e73", "gave_up": "#e69f00", "max_turns": "#56b4e9", "error": "#d55e00"}
+    palette = {"accepted": "#009e73", "gave_up": "#e69f00", "max_turns": "#56b4e9", "leak_guard": "#cc79a7",
+               "error": "#d55e00"}
     for y, name in enumerate(names):
         rows = systems[name]
         left = 0.0
-        for outcome in metrics.OUTCOMES:
-            share = sum(r.get("outcome") == outcome for r in rows) / len(rows) if rows else 0.0
+        for outcome in metrics.OUTCOME_CLASSES:
+            share = sum(metrics.outcome_class(r) == outcome for r in rows) / len(rows) if rows else 0.0
             ax.barh(y, share, left=left, color=palette[outcome], label=outcome if y == 0 else None)
             left += share
     ax.set_yticks(range(len(names)), [f"{LABELS[n]} (n={len(systems[n])})" for n in names])

@@ -23,6 +23,7 @@ candidate notes in a column of their own.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,22 @@ ITEM_HEAD = "[About "
 WISH_HEAD = "[For you: "
 #: Every note's head: whatever starts with one of these is control text, not dialogue.
 NOTE_HEADS = (CANDIDATES_HEAD, ITEM_HEAD, WISH_HEAD)
+#: Where a note starts, wherever it stands (validation: no published message holds one).
+NOTE_HEAD_PATTERN = "(?:" + "|".join(re.escape(h) for h in NOTE_HEADS) + ")"
+#: A grounding note: its head, then text in which a title may hold one level of brackets
+#: (``[About [REC] (2007): horror]``), up to its closing bracket — or to the end of a reply that
+#: was cut off inside one.
+NOTE_PATTERN = re.compile(NOTE_HEAD_PATTERN + r"(?:[^\[\]]|\[[^\[\]]*\])*(?:\]|$)")
+
+
+def strip_notes(text: str) -> str:
+    """``text`` without note-like text, whitespace collapsed where a note was (a text without one
+    is returned as it is). Both simulators read notes after the other side's turns and learned
+    their form, so a model may copy one into its own reply: left there, a profile's wish note in a
+    user turn would reach the recommender."""
+    if not NOTE_PATTERN.search(text):
+        return text
+    return " ".join(NOTE_PATTERN.sub(" ", text).split())
 #: Items an item note describes at most (a message listing ten titles gets the first three).
 MAX_NOTED_ITEMS = 3
 

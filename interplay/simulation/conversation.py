@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from interplay.dialogue.rows import ChatMessage, Role, role_view
-from interplay.grounding.notes import Grounder, user_note
+from interplay.grounding.notes import Grounder, strip_notes, user_note
 from interplay.grounding.retriever import Said
 from interplay.preprocess.profiles import Profile
 from interplay.simulation.linking import link_titles
@@ -44,6 +44,9 @@ class Conversation:
     #: Recommender turn -> its wish note: what of the profile's wish the items it named have.
     #: Computed from the profile, so kept apart: only :func:`user_view` reads it.
     wish_notes: dict[int, str] = field(default_factory=dict)
+    #: User turns the leak guard rejected (None: no guard ran): what the published text, kept
+    #: leak-free by the guard, no longer shows.
+    leak_guard_rejections: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -123,9 +126,10 @@ ECHO_WORDS = 3
 
 
 def _clean(text: str, end_marker: str, role: Role) -> tuple[str, bool]:
-    """The turn without any spelling of the marker, and whether it ends the conversation (only
-    the user ends it; a marker the recommender writes is removed all the same)."""
-    content, marked = strip_marker(text, end_marker)
+    """The turn without any spelling of the marker or any note-like text (which no role may read
+    as part of a message), and whether it ends the conversation (only the user ends it; a marker
+    the recommender writes is removed all the same)."""
+    content, marked = strip_marker(strip_notes(text), end_marker)
     return content, marked and role == "user"
 
 

@@ -195,9 +195,12 @@ def run_conversations(
     recommender has not mentioned yet is not kept: the conversation waits for that role again
     and is resampled in the next step's batch, up to ``RETRIES`` times, instead of in a small
     batch of its own. The leak check is what keeps ``leakage_rate`` at zero even when a user
-    simulator guesses a title.
+    simulator guesses a title, so each rejection is counted (``leak_guard_rejections``): the
+    attempted leaks are reported, not hidden by the guard.
     """
     torch.manual_seed(seed)
+    for conversation in conversations:
+        conversation.leak_guard_rejections = 0 if settings.leak_threshold is not None else None
     stats = EngineStats()
     started = time.perf_counter()
     cache = PrefixCache()
@@ -245,6 +248,8 @@ def _take_turn(
 ) -> None:
     """Append a usable turn, or leave the conversation waiting to be resampled, or end it."""
     problem = turn_problem(conversation, text, settings.end_marker, settings.leak_threshold, index)
+    if problem == "leak_guard":
+        conversation.leak_guard_rejections = (conversation.leak_guard_rejections or 0) + 1
     key = id(conversation)
     if problem is not None and retries.get(key, 0) < RETRIES:
         retries[key] = retries.get(key, 0) + 1

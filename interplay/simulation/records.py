@@ -69,6 +69,7 @@ def dialogue_row(
         "accepted_item_id": accepted,
         "outcome": result,
         "termination_reason": conversation.termination_reason or "error",
+        "leak_guard_rejections": conversation.leak_guard_rejections,
         "num_turns": len(conversation.messages),
         "seed": seed,
         "shard": shard,

@@ -13,6 +13,7 @@ import great_expectations.expectations as gxe
 
 from interplay.config.params import ValidationParams
 from interplay.dialogue.metrics import OUTCOMES, ROLES
+from interplay.grounding.notes import NOTE_HEAD_PATTERN
 from interplay.text.end_marker import regex_for_validation
 from interplay.validation.tables import (
     COLUMN_TYPES,
@@ -184,6 +185,12 @@ def turn_suite(params: ValidationParams, end_marker: str = "[END]") -> SuiteSpec
             f"no turn still holds the end marker {end_marker} (in any case or spacing)",
             column="content",
             regex=regex_for_validation(end_marker),
+        ),
+        _critical(
+            gxe.ExpectColumnValuesToNotMatchRegex,
+            "no turn holds note text ([Candidates: …], [About …], [For you: …]): notes are control text",
+            column="content",
+            regex=NOTE_HEAD_PATTERN,
         ),
         _critical(
             gxe.ExpectColumnValuesToBeInSet,

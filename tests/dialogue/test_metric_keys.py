@@ -136,7 +136,7 @@ def test_evaluate_systems_in_memory_gives_every_key() -> None:
     assert results["interplay"]["match_score"] is None
     empty = results["reference_dependent"]  # no dialogues at all: counts 0, every rate null
     counts = [k for k in empty if k.startswith(("num_", "outcome_"))]
-    assert all(empty[k] == 0 for k in counts) and len(counts) == 2 + len(metrics.OUTCOMES)
+    assert all(empty[k] == 0 for k in counts) and len(counts) == 2 + len(metrics.OUTCOME_CLASSES)
     assert all(v is None for k, v in empty.items() if k not in counts)
 
 

@@ -124,8 +124,25 @@ def test_half_match_rate_counts_unaccepted_dialogues_as_misses() -> None:
 
 def test_outcome_counts_name_every_outcome() -> None:
     rows = clean_dialogues()
-    assert metrics.outcome_counts(rows) == {"accepted": 2, "gave_up": 1, "max_turns": 1, "error": 0}
-    assert metrics.outcome_counts([]) == dict.fromkeys(metrics.OUTCOMES, 0)
+    assert metrics.outcome_counts(rows) == {"accepted": 2, "gave_up": 1, "max_turns": 1, "leak_guard": 0, "error": 0}
+    assert metrics.outcome_counts([]) == dict.fromkeys(metrics.OUTCOME_CLASSES, 0)
+
+
+def test_the_leak_guard_is_its_own_outcome_and_its_rejections_are_reported() -> None:
+    """leakage_rate reads the published text, which the guard keeps clean: the attempts it
+    rejected are reported apart, and a dialogue it ended is not an ordinary error."""
+    rows = clean_dialogues()
+    rows[0]["leak_guard_rejections"] = 2  # tried twice, resampled, then went on
+    rows[1]["leak_guard_rejections"] = 0
+    rows[2].update(leak_guard_rejections=4, outcome="error", termination_reason="leak_guard", accepted_item_id=None)
+    rows[3]["leak_guard_rejections"] = 0
+    assert metrics.leakage_rate(rows) == 0.0  # nothing leaked into the text
+    assert metrics.leak_attempt_rate(rows) == 0.5 and metrics.leak_guard_rejections_per_dialogue(rows) == 1.5
+    counts = metrics.outcome_counts(rows)
+    assert counts["leak_guard"] == 1 and counts["error"] == 0 and sum(counts.values()) == len(rows)
+    for row in rows:  # no guard ran (a reference-dependent script): no attempt rate at all
+        row["leak_guard_rejections"] = None
+    assert metrics.leak_attempt_rate(rows) is None and metrics.leak_guard_rejections_per_dialogue(rows) is None
 
 
 # --- leakage ----------------------------------------------------------------------------------

@@ -147,11 +147,11 @@ def test_behaviour_table_counts_outcomes(workspace: Path) -> None:
     text = (workspace / "reports/evaluation.md").read_text()
     behaviour = _tables(text)[1]
     assert text.index("## Behaviour") < text.index(behaviour[0])
-    assert behaviour[0].endswith("| Accepted | Gave up | Max turns | Error |")
+    assert behaviour[0].endswith("| Guard rej./dlg | Accepted | Gave up | Max turns | Leak guard | Error |")
     assert behaviour[-1].startswith("| Interplay (ours) | 4 | 4.0 |")
-    assert behaviour[-1].endswith("| 2 | 1 | 1 | 0 |")
-    assert behaviour[2].endswith("| – | – | – | – |")  # real dialogues have no outcome
-    assert behaviour[3].endswith("| 0 | 0 | 4 | 0 |")  # zero-shot: all at max_turns
+    assert behaviour[-1].endswith("| 0.00 | 2 | 1 | 1 | 0 | 0 |")
+    assert behaviour[2].endswith("| – | – | – | – | – | – |")  # real dialogues: no outcome, no guard
+    assert behaviour[3].endswith("| 4 | 0 | 0 |")  # zero-shot: all at max_turns
 
 
 def test_realism_section_names_telling_ngrams_per_system_and_role(workspace: Path) -> None:

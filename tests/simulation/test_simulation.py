@@ -151,7 +151,8 @@ def test_recommender_never_sees_the_profile(tiny_dir: Path, tmp_path: Path) -> N
     assert all(SECRET in text for text in user_prompts)
     for text in recommender_prompts:
         assert SECRET not in text
-        assert "Zebra Quest" not in text or "recommender" in text  # only if a turn said it
+        assert "Zebra Quest" not in text and "1999" not in text  # the target, nor its year (the guard
+        # keeps the user from naming it; a random tiny model does not write it by chance)
         assert "comedy from the 1990s" not in text
 
 

@@ -53,6 +53,12 @@ def _leaked_title() -> list[dict[str, Any]]:
     return rows
 
 
+def _note_copied() -> list[dict[str, Any]]:
+    rows = clean_dialogues()
+    rows[0]["messages"][2]["content"] += " [For you: Beerfest (2006) fits 2 of 3: comedy, 2000s]"  # a wish note
+    return rows
+
+
 def _marker_left() -> list[dict[str, Any]]:
     rows = clean_dialogues()
     rows[1]["messages"][3]["content"] += " [ End ]"  # a spelling the simulation should have removed
@@ -83,6 +89,7 @@ VARIANTS = {
     "empty_turn": _empty_turn,
     "leaked_title": _leaked_title,
     "marker_left": _marker_left,
+    "note_copied": _note_copied,
     "duplicated_id": _duplicated_id,
     "schema": _schema_defects,
 }
@@ -118,6 +125,11 @@ def test_clean_dialogues_pass_without_warnings(reports) -> None:
             "marker_left",
             "no turn still holds the end marker [END] (in any case or spacing)",
             {"dialogue_id": "d2", "turn": 3},
+        ),
+        (
+            "note_copied",
+            "no turn holds note text ([Candidates: …], [About …], [For you: …]): notes are control text",
+            {"dialogue_id": "d1", "turn": 2},
         ),
     ],
 )
