@@ -32,7 +32,7 @@ from interplay.grounding.retriever import SIGNALS, CatalogRetriever, Said, combi
 from interplay.preprocess.artifacts import read_catalog, read_dialogues  # noqa: E402
 
 KS = (1, 10, 50)
-#: Published figures of the same protocol on ReDial (full 10k train dialogues; ours sees ~900).
+#: Published figures of the same protocol on ReDial (full 10k train dialogues; ours sees the corpus's train split).
 PUBLISHED = {"KBRD": {"1": 0.028, "10": 0.169, "50": 0.366}, "UniCRS": {"1": 0.050, "10": 0.215, "50": 0.413}}
 GRID = {
     "attributes_weight": (0.0, 0.5, 1.0),
