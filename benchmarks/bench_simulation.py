@@ -41,6 +41,7 @@ apply_offline_defaults(ROOT)
 import torch  # noqa: E402
 
 from interplay.config.params import PACKAGED_BASE_MODEL, SamplingParams  # noqa: E402
+from interplay.models.precision import cpu_description  # noqa: E402
 from interplay.preprocess.profiles import Profile  # noqa: E402
 from interplay.simulation.conversation import Conversation  # noqa: E402
 from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerator, reply_length, run_conversations  # noqa: E402
@@ -225,6 +226,7 @@ def main() -> None:
     bf16_gflops = matmul_gflops(torch.bfloat16)
     report = {
         "model": PACKAGED_BASE_MODEL,
+        "cpu": cpu_description(),
         "torch_threads": torch.get_num_threads(),
         **rates(lockstep, single, plain, bound),
         "bf16": {

@@ -38,6 +38,17 @@ def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> frozenset[str]:
     return frozenset()
 
 
+def cpu_description(cpuinfo: str = "/proc/cpuinfo") -> dict[str, object]:
+    """The CPU a measurement ran on (its model name and native bf16 flags), for benchmark reports:
+    speeds compare only on one machine."""
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    name = next((line.partition(":")[2].strip() for line in text.splitlines() if line.startswith("model name")), None)
+    return {"model": name, "native_bf16_flags": sorted(cpu_flags(cpuinfo) & FAST_BF16_CPU_FLAGS)}
+
+
 def cpu_has_fast_bf16() -> bool:
     return bool(cpu_flags() & FAST_BF16_CPU_FLAGS) and torch.backends.mkldnn.is_available()
 

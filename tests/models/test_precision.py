@@ -53,3 +53,10 @@ def test_simulation_rows_name_the_precision_they_ran_in(cpu_only: None, monkeypa
     assert runtime.inference_precision("float32") == "float32"
     model = torch.nn.Linear(2, 2)
     assert runtime.place_for_inference(model, "auto").weight.dtype == torch.bfloat16
+
+
+def test_a_benchmark_names_the_cpu_it_ran_on(tmp_path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu avx2 avx512_bf16 sse\n")
+    assert precision.cpu_description(str(cpuinfo)) == {"model": "AMD EPYC 9R14", "native_bf16_flags": ["avx512_bf16"]}
+    assert precision.cpu_description(str(tmp_path / "missing")) == {"model": None, "native_bf16_flags": []}
