@@ -2,13 +2,13 @@
 the simulation defaults in params.yaml.
 
 For each candidate setting (both roles sample alike), the fine-tuned adapters of this workspace
-simulate the same held-out profiles through the real engine, and the dialogues are measured:
-share ending at ``max_turns``, words per turn of each role against the real test dialogues,
+simulate the same validation profiles through the real engine, and the dialogues are measured:
+share ending at ``max_turns``, words per turn of each role against the real validation dialogues,
 distinct-2 of each role, turns that repeat an earlier one, share of recommender turns that name a
-catalog item, and outcomes. Nothing is tuned on the test metrics of the evaluation stage: the
-criterion (:data:`RULE`) is words per turn within ±40% of the real dialogues' for both roles, then
-the fewest dialogues left unfinished (at ``max_turns`` or stopped in error), then the highest
-distinct-2.
+catalog item, and outcomes. Nothing is chosen on the test profiles the evaluation stage reports
+on (:data:`SPLIT`): the criterion (:data:`RULE`) is words per turn within ±40% of the real
+dialogues' for both roles, then the fewest dialogues left unfinished (at ``max_turns`` or stopped
+in error), then the highest distinct-2.
 
 Needs a workspace whose fine-tuning stages ran (``make run`` or ``dvc repro finetune_user
 finetune_recommender``). Results: reports/bench_sampling.json and reports/sampling.md.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ import torch  # noqa: E402
 
 from interplay.config.params import SamplingParams, load_params  # noqa: E402
 from interplay.dialogue import metrics  # noqa: E402
+from interplay.models.precision import cpu_description  # noqa: E402
 from interplay.simulation.engine import RolePlayer  # noqa: E402
 from interplay.simulation.inputs import read_catalog, read_profiles  # noqa: E402
 from interplay.simulation.run import ShardJob, select_profiles, simulate_shard  # noqa: E402
@@ -52,8 +54,13 @@ CANDIDATES: dict[str, dict] = {
 }
 
 
+#: The profiles and real dialogues a setting is chosen on: never the test split, whose profiles
+#: the simulate stage turns into the dialogues the evaluation reports.
+SPLIT = "validation"
+
+
 def real_words_per_turn(root: Path) -> dict[str, float]:
-    rows = [r for r in pq.read_table(root / "data/processed/dialogues.parquet").to_pylist() if r["split"] == "test"]
+    rows = [r for r in pq.read_table(root / "data/processed/dialogues.parquet").to_pylist() if r["split"] == SPLIT]
     return {role: metrics.avg_words_per_turn(rows, role) for role in ("user", "recommender")}
 
 
@@ -88,7 +95,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     params = load_params(ROOT / "params.yaml")
-    profiles = select_profiles(read_profiles(ROOT), params.simulation.profile_splits, args.profiles, params.seed)
+    profiles = select_profiles(read_profiles(ROOT), [SPLIT], args.profiles, params.seed)
     index, titles = read_catalog(ROOT)
     loaded = load_players(params, ROOT, "interplay")
     real = real_words_per_turn(ROOT)
@@ -104,7 +111,7 @@ def main() -> None:
         results[name] = {"sampling": sampling, "seconds": round(seconds, 1), "tokens": tokens,
                          **measure(table.to_pylist(), real, params.simulation.max_turns)}
         print(name, json.dumps(results[name]))
-    write_report(results, len(profiles), real, params.simulation.grounding)
+    write_report(results, len(profiles), real, params.simulation.grounding, _provenance(loaded.identities))
 
 
 #: The choice, in order. A dialogue that stops in error (a repeated or empty turn) is as unfinished
@@ -117,19 +124,33 @@ def unfinished(result: dict) -> int:
     return result["outcomes"].get("max_turns", 0) + result["outcomes"].get("error", 0)
 
 
-def write_report(results: dict[str, dict], profiles: int, real: dict[str, float], grounding: str) -> str:
+def _provenance(models: dict[str, str]) -> dict[str, object]:
+    """What made the figures: the commit, the machine and the models (their precision included)."""
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {"commit": commit or None, "cpu": cpu_description(), "threads": torch.get_num_threads(), "models": models,
+            "command": "python benchmarks/bench_sampling.py"}
+
+
+def write_report(
+    results: dict[str, dict], profiles: int, real: dict[str, float], grounding: str, provenance: dict[str, object]
+) -> str:
     """Choose by :data:`RULE` and write reports/bench_sampling.json and reports/sampling.md."""
     eligible = [n for n, r in results.items() if r["within_40pct"]] or list(results)
     chosen = min(eligible, key=lambda n: (unfinished(results[n]),
                                           -(results[n]["distinct_2_user"] + results[n]["distinct_2_recommender"])))
-    report = {"profiles": profiles, "real_words_per_turn": real, "results": results, "chosen": chosen, "rule": RULE}
+    report = {"split": SPLIT, "profiles": profiles, "real_words_per_turn": real, "results": results, "chosen": chosen,
+              "rule": RULE, "provenance": provenance}
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports/bench_sampling.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     lines = [
         "# Sampling settings compared (benchmarks/bench_sampling.py)", "",
-        f"{profiles} held-out test profiles, the fine-tuned pair of this workspace with its grounding "
-        f"(`simulation.grounding: {grounding}`), the same seed for each setting. "
-        f"Real test dialogues: {real['user']:.1f} words per user turn, {real['recommender']:.1f} per recommender turn.", "",
+        f"{profiles} {SPLIT} profiles (never the test profiles the evaluation reports on), the fine-tuned "
+        f"pair of this workspace with its grounding (`simulation.grounding: {grounding}`), the same seed for "
+        f"each setting. Real {SPLIT} dialogues: {real['user']:.1f} words per user turn, "
+        f"{real['recommender']:.1f} per recommender turn.", "",
+        f"Measured by `{provenance['command']}` at commit {provenance['commit']}, on {provenance['cpu']['model']} "
+        f"(native bf16: {', '.join(provenance['cpu']['native_bf16_flags']) or 'none'}), {provenance['threads']} "
+        f"threads; models: {', '.join(f'{k} `{v}`' for k, v in provenance['models'].items())}.", "",
         f"Rule: {report['rule']}. Chosen: **{chosen}**.", "",
         "| setting | T | top-p | rep. pen. | max new | at max_turns | words U (×real) | words R (×real) | dist-2 U | dist-2 R | dup. turns | R turns naming an item | outcomes |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
