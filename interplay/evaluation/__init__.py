@@ -46,7 +46,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         folds=params.evaluation.realism_folds,
         max_per_class=params.evaluation.realism_max_per_class,
         seed=params.seed,
-        end_marker=params.preprocess.end_marker,
+        markers=(params.preprocess.end_marker, params.preprocess.accept_marker),
     )
     results = evaluate_systems(
         systems,
@@ -56,7 +56,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         folds=params.evaluation.realism_folds,
         max_per_class=params.evaluation.realism_max_per_class,
         seed=params.seed,
-        end_marker=params.preprocess.end_marker,
+        markers=(params.preprocess.end_marker, params.preprocess.accept_marker),
         turn_realism=turn_realism,
     )
     reports = root / "reports"
