@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -26,6 +25,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import current_commit  # noqa: E402
 
 from interplay.corpus.catalog import Catalog, load_catalog  # noqa: E402
 from interplay.corpus.redial import parse_record  # noqa: E402
@@ -156,14 +158,6 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def current_commit() -> str:
-    """The commit the figures belong to (short hash; ``+dirty`` when the tree has changes)."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
-    return commit + ("+dirty" if dirty else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draw", action="store_true", help="print the held-out draw (JSON lines) and stop")
@@ -175,7 +169,7 @@ def main() -> None:
             print(json.dumps(row, ensure_ascii=False))
         return
     report = evaluate(read_labels(TUNING), read_labels(HELDOUT), catalog.title_index)
-    report["commit"] = current_commit()
+    report["commit"] = current_commit(ROOT)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "linking.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (args.out / "linking.md").write_text(render_markdown(report), encoding="utf-8")
