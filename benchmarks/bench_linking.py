@@ -131,10 +131,12 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines = [
         "# Title linking: tuning sample and held-out sample",
         "",
-        "Written by `benchmarks/bench_linking.py` from `reports/linking.json` (commit "
-        f"{report['commit']}). The linker (`interplay/simulation/linking.py`) was tuned while reading the "
-        "tuning sample (`tests/fixtures/linking_labels.jsonl`); the held-out sample "
-        "(`tests/fixtures/redial_links_heldout.jsonl`) was drawn and labelled after, and never changed it.",
+        (
+            "Written by `benchmarks/bench_linking.py` from `reports/linking.json` (commit "
+            f"{report['commit']}). The linker (`interplay/simulation/linking.py`) was tuned while reading the "
+            "tuning sample (`tests/fixtures/linking_labels.jsonl`); the held-out sample "
+            "(`tests/fixtures/redial_links_heldout.jsonl`) was drawn and labelled after, and never changed it."
+        ),
         "",
         "| sample | turns | labelled names | links | precision | recall | goal met |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -146,9 +148,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "",
         f"Goal: {report['goal']} — {'met' if report['goal_met'] else 'not met'}.",
         "",
-        "The held-out sample is real text, where preprocessing renders most mentions as `Title (Year)`, the "
-        "linker's easiest form; its misses are titles written bare or lowercase. Generated text has no "
-        "held-out sample: its figure above is the tuning sample's own.",
+        (
+            "The held-out sample is real text, where preprocessing renders most mentions as `Title (Year)`, the "
+            "linker's easiest form; its misses are titles written bare or lowercase. Generated text has no "
+            "held-out sample: its figure above is the tuning sample's own."
+        ),
         "",
     ]
     for key, figures in report["samples"].items():
