@@ -27,7 +27,7 @@ from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.encoding import BOM_QUIRK, without_bom
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
-from interplay.text.titles import names_title, normalize_text, split_title_year
+from interplay.text.titles import names_title, normalize_text, split_title_year, written_as_title
 
 SOURCE = "inspired"
 PATTERNS = ("*.tsv",)
@@ -60,6 +60,86 @@ def _clean_text(text: str) -> str:
 _SEQUEL = r"\s+(\d{1,2}|ii|iii|iv|v)\b"
 #: Years an annotation and the catalog may differ by and still be one film (release dates).
 YEAR_TOLERANCE = 1
+#: What follows a name that goes on into a longer one: a capitalized word other than "I" ("Dave
+#: Chapelle"), "of" and one ("Knights of Ren"), or "movies" / "films": the franchise, not one of
+#: its films ("Do they like Toy Story movies?"). A number is a sequel (above).
+_NAME_CONTINUES = re.compile(r"[ \t]*[:\-–]?[ \t]*(?:(?!I\b)[A-Z]|of[ \t]+[A-Z]|(?:movies|films)\b)")
+#: Names of days and months are capitalized in any sentence ("this Friday", "on November 22"):
+#: as one-word titles they count only with a year or in quotes.
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july"
+    " august september october november december".split()
+)
+_ARTICLE = re.compile(r"^(?:the|a|an) ")
+
+
+def _heads_longer_name(text: str, name: str) -> bool:
+    """Whether every place ``text`` writes ``name`` goes on into a longer name
+    (:data:`_NAME_CONTINUES`); False when the text does not write it out at all."""
+    words = normalize_text(name).split()
+    if not words:
+        return False
+    pattern = r"(?<![\w'])" + r"[\W_]+".join(re.escape(w) for w in words) + r"(?![\w'])"
+    places = list(re.finditer(pattern, text, flags=re.IGNORECASE))
+    return bool(places) and all(_NAME_CONTINUES.match(text, m.end()) for m in places)
+
+
+def _quoted_or_dated(name: str, text: str) -> bool:
+    """Whether ``text`` writes ``name`` in quotes or followed by a year."""
+    word = re.escape(name)
+    pattern = rf"[\"“'‘]{word}[\"”'’]|\b{word}\s*\(\s*\d{{4}}\s*\)"
+    return re.search(pattern, text, flags=re.IGNORECASE) is not None
+
+
+def names_annotation(text: str, title: str, threshold: float = 90.0) -> bool:
+    """Whether the utterance ``text`` names the annotated ``title`` as a film.
+
+    The tagger annotates words that are not titles there: a one-word title counts only when
+    written as a title ("around the holidays", "this Friday", "Emma Thompson" are not; see
+    :func:`written_as_title`), and no title counts where the text only writes it as the head of a
+    longer name ("Dave Chapelle", "Knights of Ren"). A leading article may be left out ("Blind
+    Side") when two words or more remain."""
+    name = split_title_year(title)[0]
+    key = normalize_text(name)
+    if len(key.split()) == 1 and not written_as_title(text, title):
+        return False
+    if key in _CALENDAR and not _quoted_or_dated(name, text):
+        return False
+    bare = _ARTICLE.sub("", key)
+    spoken = [name] + ([bare] if bare != key and len(bare.split()) > 1 else [])
+    return any(names_title(text, n, threshold) and not _heads_longer_name(text, n) for n in spoken)
+
+
+def _catalog_entry(title: str, year: int | None, catalog: Catalog, threshold: float) -> CatalogItem | None:
+    """The catalog film ``title`` links to, when its year agrees with ``year`` (give or take
+    :data:`YEAR_TOLERANCE`; an undated side cannot disagree)."""
+    item_id = catalog.title_index.link(title, year=year, cutoff=threshold)
+    item = catalog.get(item_id) if item_id is not None else None
+    if item is None or (year is not None and item.year is not None and abs(item.year - year) > YEAR_TOLERANCE):
+        return None
+    return item
+
+
+def annotated_title(title: str, text: str) -> tuple[str, int | None]:
+    """The film an annotated ``title`` stands for in ``text``: its name and year, moved to the
+    sequel when a number follows the name there ("Despicable Me 2" for a "Despicable Me (2010)"
+    annotation; the year is then unknown)."""
+    name, year = split_title_year(title)
+    sequel = re.search(re.escape(normalize_text(name)) + _SEQUEL, normalize_text(text))
+    return (f"{name} {sequel.group(1)}", None) if sequel else (name, year)
+
+
+def _film_of(title: str, text: str, catalog: Catalog, threshold: float) -> tuple[CatalogItem | None, bool]:
+    """The catalog film an annotated ``title`` stands for in ``text`` (None when the catalog lacks
+    it), and whether the text names it (see :func:`link_annotation`)."""
+    name, year = annotated_title(title, text)
+    item = _catalog_entry(name, year, catalog, threshold)
+    main = name.split(":", 1)[0].strip()
+    if item is None and main != name and year is not None:
+        item = _catalog_entry(main, year, catalog, threshold)
+        item = item if item is not None and item.year is not None else None
+    named = names_annotation(text, name, threshold) or (item is not None and names_annotation(text, item.name, threshold))
+    return item, named
 
 
 def link_annotation(title: str, text: str, catalog: Catalog, threshold: float) -> tuple[CatalogItem | None, str]:
@@ -67,25 +147,58 @@ def link_annotation(title: str, text: str, catalog: Catalog, threshold: float) -
     and the quirk that says why.
 
     The column is noisy: it names films the text does not ("Adventure Time (2010)" for "X-Men
-    movies"), other films of the same name ("Midway (2019)", which the catalog only has from
-    1976) and the first film where the text names a sequel ("Despicable Me" for "Despicable Me
-    2"). So a link is kept only when the utterance names the title, the catalog's film is of the
-    annotated year (give or take :data:`YEAR_TOLERANCE`; an undated side cannot disagree), and a
-    number written right after the title moves it to that sequel (or to nothing, if the catalog
-    has none). Measured on ``tests/fixtures/inspired_links.jsonl``."""
-    name, year = split_title_year(title)
-    sequel = re.search(re.escape(normalize_text(name)) + _SEQUEL, normalize_text(text))
-    if sequel:
-        title, year = f"{name} {sequel.group(1)}", None
-    item_id = catalog.title_index.link(title, cutoff=threshold)
-    item = catalog.get(item_id) if item_id is not None else None
+    movies", "Holidays (2016)" for "around the holidays"; :func:`names_annotation`), other films of
+    the same name ("Midway (2019)", which the catalog only has from 1976; "Mario (2018)", not
+    "Mario (1984)") and the first film where the text names a sequel ("Despicable Me" for
+    "Despicable Me 2"). So a link is kept only when the utterance names the title, the catalog's
+    film is of the annotated year (give or take :data:`YEAR_TOLERANCE`; an undated side cannot
+    disagree), and a number written right after the title moves it to that sequel (or to nothing,
+    if the catalog has none). A full title the catalog lacks is tried by its main title, dated
+    entries only ("Jumanji: Welcome to the Jungle (2017)" is ReDial's "Jumanji (2017)"). Measured
+    on ``tests/fixtures/inspired_links.jsonl``."""
+    item, named = _film_of(title, text, catalog, threshold)
+    if not named:
+        return None, "title_not_in_text"
     if item is None:
         return None, "unlinked_title"
-    if year is not None and item.year is not None and abs(item.year - year) > YEAR_TOLERANCE:
-        return None, "annotated_year_differs"
-    if not (names_title(text, title, threshold) or names_title(text, item.name, threshold)):
-        return None, "title_not_in_text"
     return item, ""
+
+
+#: A seeker's utterance that takes a recommendation: the crowd task asked seekers to say so
+#: ("I accept your recommendation", "i will accept thor").
+_ACCEPTS = re.compile(r"(?<!not )(?<!n't )\baccept", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Title:
+    """One annotated title of a dialogue, in order."""
+
+    turn: int
+    role: Role
+    key: str
+    item_id: str | None
+    named: bool
+
+
+def accepted_target(titles: list[_Title], accepted_at: int | None) -> str | None:
+    """The item id of the recommendation the seeker accepted: the last title the recommender's
+    text named that the seeker had not talked about before, up to the seeker's last explicit
+    acceptance (``accepted_at``, a turn) when there is one; later titles are asides ("I also
+    recommend ..."). When the catalog lacks that film (most 2019 releases: the catalog is
+    ReDial's) there is none, rather than an earlier film the seeker did not take. Every title the
+    seeker's turns are annotated with counts as talked about, named in the text or not (the
+    tagger reads "the first frozen" better than the rules here)."""
+    seen: set[str] = set()
+    chosen: str | None = None
+    for title in titles:
+        if accepted_at is not None and title.turn > accepted_at:
+            break
+        names = {title.key} | ({title.item_id} if title.item_id is not None else set())
+        if title.role == "user":
+            seen |= names
+        elif title.named and not names & seen:
+            chosen = title.item_id
+    return chosen
 
 
 def build_dialogue(
@@ -102,16 +215,22 @@ def build_dialogue(
     genres: list[str] = []
     people: list[str] = []
     labels: Counter[str] = Counter()
+    titles: list[_Title] = []
+    accepted_at: int | None = None
     for line, row in rows:
         role = _ROLES.get(row["speaker"].strip().upper())
         if role is None:
             raise BadRecordError(path, line, "speaker", "unknown_sender", f"unknown speaker {row['speaker']!r}")
         text = _clean_text(row["text"])
         turn = len(messages)
+        if role == "user" and _ACCEPTS.search(text):
+            accepted_at = turn
         for title in _split_list(row["movies"]):
-            item, problem = link_annotation(title, text, catalog, threshold)
-            if item is None:
-                quirks.append(problem)
+            item, named = _film_of(title, text, catalog, threshold)
+            key = normalize_text(annotated_title(title, text)[0])
+            titles.append(_Title(turn, role, key, item.item_id if item is not None else None, named))
+            if not named or item is None:
+                quirks.append("title_not_in_text" if not named else "unlinked_title")
                 continue
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
         if role == "user":
@@ -124,15 +243,9 @@ def build_dialogue(
             quirks.append("missing_label")
         messages.append(Message(role, text))
 
-    seeker_seen: set[str] = set()
-    recommended: list[str] = []
-    for mention in mentions:
-        if mention.role == "user":
-            seeker_seen.add(mention.item_id)
-        elif mention.item_id not in seeker_seen and mention.item_id not in recommended:
-            recommended.append(mention.item_id)
     outcome = labels.most_common(1)[0][0] if labels else ""
-    targets = recommended[-1:] if outcome == "accept_new" else []
+    accepted = accepted_target(titles, accepted_at) if outcome == "accept_new" else None
+    targets = [accepted] if accepted is not None else []
     liked = [
         m.item_id for m in mentions if m.role == "user" and m.item_id not in targets
     ]
