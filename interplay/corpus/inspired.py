@@ -61,9 +61,9 @@ _SEQUEL = r"\s+(\d{1,2}|ii|iii|iv|v)\b"
 #: Years an annotation and the catalog may differ by and still be one film (release dates).
 YEAR_TOLERANCE = 1
 #: What follows a name that goes on into a longer one: a capitalized word other than "I" ("Dave
-#: Chapelle"), "of" and one ("Knights of Ren"), or "movies" / "films": the franchise, not one of
+#: Chapelle"), "of" or "in" and one ("Knights of Ren", "Once Upon a Time in Hollywood"), or "movies" / "films": the franchise, not one of
 #: its films ("Do they like Toy Story movies?"). A number is a sequel (above).
-_NAME_CONTINUES = re.compile(r"[ \t]*[:\-–]?[ \t]*(?:(?!I\b)[A-Z]|of[ \t]+[A-Z]|(?:movies|films)\b)")
+_NAME_CONTINUES = re.compile(r"[ \t]*[:\-–]?[ \t]*(?:(?!I\b)[A-Z]|(?:of|in)[ \t]+[A-Z]|(?:movies|films)\b)")
 #: Names of days and months are capitalized in any sentence ("this Friday", "on November 22"):
 #: as one-word titles they count only with a year or in quotes.
 _CALENDAR = frozenset(
@@ -73,15 +73,32 @@ _CALENDAR = frozenset(
 _ARTICLE = re.compile(r"^(?:the|a|an) ")
 
 
+def _places(text: str, name: str) -> list[re.Match[str]]:
+    """Where ``text`` writes the words of ``name`` (any case and punctuation between them)."""
+    words = normalize_text(name).split()
+    if not words:
+        return []
+    pattern = r"(?<![\w'])" + r"[\W_]+".join(re.escape(w) for w in words) + r"(?![\w'])"
+    return list(re.finditer(pattern, text, flags=re.IGNORECASE))
+
+
 def _heads_longer_name(text: str, name: str) -> bool:
     """Whether every place ``text`` writes ``name`` goes on into a longer name
     (:data:`_NAME_CONTINUES`); False when the text does not write it out at all."""
-    words = normalize_text(name).split()
-    if not words:
-        return False
-    pattern = r"(?<![\w'])" + r"[\W_]+".join(re.escape(w) for w in words) + r"(?![\w'])"
-    places = list(re.finditer(pattern, text, flags=re.IGNORECASE))
+    places = _places(text, name)
     return bool(places) and all(_NAME_CONTINUES.match(text, m.end()) for m in places)
+
+
+#: A film named as the premise of a recommendation, not as one: "If you liked Guess Who, you'll
+#: love this", "If you loved her in How to Lose a Guy in 10 Days, ...".
+_IF_YOU_LIKED = re.compile(r"\bif you (?:\w+ )?(?:liked?|loved?|enjoy(?:ed)?)\b[^,.!?]*$", re.IGNORECASE)
+
+
+def offers(text: str, name: str) -> bool:
+    """Whether the recommender's ``text`` offers the film ``name`` rather than only using it as a
+    premise (:data:`_IF_YOU_LIKED`); True when the text does not write the name out."""
+    places = _places(text, name)
+    return not places or not all(_IF_YOU_LIKED.search(text[: m.start()]) for m in places)
 
 
 def _quoted_or_dated(name: str, text: str) -> bool:
@@ -164,9 +181,90 @@ def link_annotation(title: str, text: str, catalog: Catalog, threshold: float) -
     return item, ""
 
 
+#: Unannotated titles (:func:`unannotated_films`): at most this many words; words written in
+#: lower case inside a title ("Shakespeare in Love", "Once Upon a Time in Hollywood").
+_MAX_TITLE_WORDS = 8
+_SMALL_WORDS = frozenset("a an and as at by for from in into of on or the to vs v with".split())
+_WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z']*")
+
+
+def _written_as_long_title(span: str, before: str, after: str) -> bool:
+    """Whether the words ``span`` are written as a title: in quotes, or each word capitalized
+    (or a number) but the small ones (:data:`_SMALL_WORDS`) after the first."""
+    if before[-1:] in "\"“'‘" and after[:1] in "\"”'’":
+        return True
+    words = span.split()
+    return all(w[:1].isupper() or w[:1].isdigit() or (i and w.lower() in _SMALL_WORDS) for i, w in enumerate(words))
+
+
+def unannotated_films(text: str, catalog: Catalog, known: set[str], threshold: float) -> list[CatalogItem]:
+    """Catalog films of two words or more that ``text`` writes as titles (:func:`_written_as_long_title`)
+    and the ``movies`` column missed ("Shakespeare in Love", "A Bad Mom's Christmas", a quoted
+    "A quiet place"): the tagger misses a film now and then, often the one a seeker takes.
+
+    Left out: names in ``known`` (normalized names the row already annotates, as films or people:
+    "Emma Stone" is also a catalog title) and the words inside them; a name the catalog holds as
+    several dated films (which one is meant is unknown); a name followed by a number (a sequel)
+    or heading a longer one ("Once Upon a Time in Hollywood")."""
+    index = catalog.title_index
+    words = list(_WORD.finditer(text))
+    found: list[CatalogItem] = []
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + _MAX_TITLE_WORDS), start + 1, -1):
+            first, last = words[start], words[end - 1]
+            span, after = text[first.start() : last.end()], text[last.end() :]
+            key = normalize_text(span)
+            if key in known:
+                start = end - 1
+                break
+            if key not in index.exact or re.match(r"\s*\d", after):
+                continue
+            if not _written_as_long_title(span, text[: first.start()], after):
+                continue
+            items = [catalog.get(index.ids[p]) for p in index.exact[key]]
+            dated = {i.item_id for i in items if i is not None and i.year is not None}
+            if len(dated) > 1 or not names_annotation(text, span, threshold):
+                continue
+            item = catalog.get(index.ids[index._prefer_year(index.exact[key], None)])
+            if item is not None:
+                found.append(item)
+                start = end - 1
+            break
+        start += 1
+    return found
+
+
+def catalog_names_in(text: str, catalog: Catalog) -> list[str]:
+    """Normalized names of the catalog films ``text`` writes as titles (:func:`_written_as_long_title`,
+    a lower-case leading article allowed: "Dwayne the Rock Johnson"), of two to
+    :data:`_MAX_TITLE_WORDS` words, whichever film of a name is meant and wherever they stand.
+    Too loose to link a film by, but what the seeker talked about: a recommender who then names it
+    ("You mentioned The Rock and he's in that one") is not bringing up a new film."""
+    words = list(_WORD.finditer(text))
+    exact = catalog.title_index.exact
+    names = []
+    for start in range(len(words)):
+        for end in range(start + 2, min(len(words), start + _MAX_TITLE_WORDS) + 1):
+            first, last = words[start], words[end - 1]
+            span = text[first.start() : last.end()]
+            key = normalize_text(span)
+            if key not in exact:
+                continue
+            head, _, rest = span.partition(" ")
+            shown = rest if head.lower() in ("the", "a", "an") else span
+            if _written_as_long_title(shown, text[: first.start()], text[last.end() :]):
+                names.append(key)
+    return names
+
+
 #: A seeker's utterance that takes a recommendation: the crowd task asked seekers to say so
 #: ("I accept your recommendation", "i will accept thor").
 _ACCEPTS = re.compile(r"(?<!not )(?<!n't )\baccept", re.IGNORECASE)
+#: A seeker's utterance that says they have seen the film ("Oh man, I've actually already seen
+#: it!", "I have watched this one too"; not "I have seen the trailer"): that film is not the new
+#: one an ``accept_new`` dialogue ends on.
+_HAS_SEEN = re.compile(r"\b(?:i'?ve|i have|i had|already)\s+(?:(?!not\b|never\b)\w+\s+){0,2}?(?:seen|watched)\s+(?:it|that|this)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -180,24 +278,35 @@ class _Title:
     named: bool
 
 
-def accepted_target(titles: list[_Title], accepted_at: int | None) -> str | None:
+def accepted_target(titles: list[_Title], accepted_at: int | None, has_seen: frozenset[int] = frozenset()) -> str | None:
     """The item id of the recommendation the seeker accepted: the last title the recommender's
     text named that the seeker had not talked about before, up to the seeker's last explicit
     acceptance (``accepted_at``, a turn) when there is one; later titles are asides ("I also
     recommend ..."). When the catalog lacks that film (most 2019 releases: the catalog is
     ReDial's) there is none, rather than an earlier film the seeker did not take. Every title the
     seeker's turns are annotated with counts as talked about, named in the text or not (the
-    tagger reads "the first frozen" better than the rules here)."""
+    tagger reads "the first frozen" better than the rules here). A title the seeker answers by
+    saying they have seen it (a turn of ``has_seen`` before the recommender names another) is
+    not the one, and no earlier one is either."""
     seen: set[str] = set()
     chosen: str | None = None
+    last_named = -1  # the turn of the recommender's last named title
+    pending_seen = sorted(has_seen)
     for title in titles:
         if accepted_at is not None and title.turn > accepted_at:
             break
+        if any(last_named < turn < title.turn for turn in pending_seen) and last_named >= 0:
+            chosen = None
         names = {title.key} | ({title.item_id} if title.item_id is not None else set())
         if title.role == "user":
             seen |= names
-        elif title.named and not names & seen:
-            chosen = title.item_id
+        elif title.named:
+            last_named = title.turn
+            if not names & seen:
+                chosen = title.item_id
+    end = accepted_at if accepted_at is not None else max(has_seen, default=-1)
+    if last_named >= 0 and any(last_named < turn <= end for turn in pending_seen):
+        chosen = None
     return chosen
 
 
@@ -217,6 +326,7 @@ def build_dialogue(
     labels: Counter[str] = Counter()
     titles: list[_Title] = []
     accepted_at: int | None = None
+    has_seen: set[int] = set()
     for line, row in rows:
         role = _ROLES.get(row["speaker"].strip().upper())
         if role is None:
@@ -225,15 +335,25 @@ def build_dialogue(
         turn = len(messages)
         if role == "user" and _ACCEPTS.search(text):
             accepted_at = turn
+        if role == "user" and _HAS_SEEN.search(text):
+            has_seen.add(turn)
         for title in _split_list(row["movies"]):
             item, named = _film_of(title, text, catalog, threshold)
             key = normalize_text(annotated_title(title, text)[0])
-            titles.append(_Title(turn, role, key, item.item_id if item is not None else None, named))
+            offered = named and (role == "user" or offers(text, annotated_title(title, text)[0]))
+            titles.append(_Title(turn, role, key, item.item_id if item is not None else None, offered))
             if not named or item is None:
                 quirks.append("title_not_in_text" if not named else "unlinked_title")
                 continue
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
+        known = {t.key for t in titles if t.turn == turn} | {normalize_text(n) for n in _split_list(row["people_names"])}
+        for item in unannotated_films(text, catalog, known, threshold):
+            offered = role == "user" or offers(text, item.name)
+            titles.append(_Title(turn, role, normalize_text(item.name), item.item_id, offered))
+            mentions.append(ItemMention(item.item_id, item.title, turn, role))
+            quirks.append("unannotated_title")
         if role == "user":
+            titles.extend(_Title(turn, role, key, None, False) for key in catalog_names_in(text, catalog))
             genres.extend(g.lower() for g in _split_list(row["genres"]))
             people.extend(_split_list(row["people_names"]))
         label = row["coarse_label"].strip()
@@ -244,7 +364,7 @@ def build_dialogue(
         messages.append(Message(role, text))
 
     outcome = labels.most_common(1)[0][0] if labels else ""
-    accepted = accepted_target(titles, accepted_at) if outcome == "accept_new" else None
+    accepted = accepted_target(titles, accepted_at, frozenset(has_seen)) if outcome == "accept_new" else None
     targets = [accepted] if accepted is not None else []
     liked = [
         m.item_id for m in mentions if m.role == "user" and m.item_id not in targets
