@@ -181,19 +181,49 @@ def link_annotation(title: str, text: str, catalog: Catalog, threshold: float) -
     return item, ""
 
 
-#: Unannotated titles (:func:`unannotated_films`): at most this many words; words written in
-#: lower case inside a title ("Shakespeare in Love", "Once Upon a Time in Hollywood").
+#: Titles found in the text (:func:`unannotated_films`, :func:`catalog_names_in`): at most this many
+#: words; words written in lower case inside a title ("Shakespeare in Love").
 _MAX_TITLE_WORDS = 8
 _SMALL_WORDS = frozenset("a an and as at by for from in into of on or the to vs v with".split())
-_WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z']*")
+_WORD = re.compile(r"[^\W_][\w']*|&")
 
 
-def _written_as_long_title(span: str, before: str, after: str) -> bool:
-    """Whether the words ``span`` are written as a title: in quotes, or each word capitalized
-    (or a number) but the small ones (:data:`_SMALL_WORDS`) after the first."""
-    if before[-1:] in "\"“'‘" and after[:1] in "\"”'’":
+@dataclass(frozen=True)
+class _Run:
+    """Words ``first``..``last`` of a text (``span``) whose normalized form ``key`` is a catalog name."""
+
+    first: int
+    last: int
+    span: str
+    key: str
+
+
+def _catalog_runs(text: str, catalog: Catalog) -> list[_Run]:
+    """Every run of two to :data:`_MAX_TITLE_WORDS` words of ``text`` that is a catalog film's
+    normalized name, the longest first at each word."""
+    exact = catalog.title_index.exact
+    words = list(_WORD.finditer(text))
+    keys = [normalize_text(w.group(0)) for w in words]
+    runs = []
+    for start in range(len(words)):
+        for end in range(min(len(words), start + _MAX_TITLE_WORDS), start + 1, -1):
+            key = " ".join(k for k in keys[start:end] if k)
+            if key in exact:
+                span = text[words[start].start() : words[end - 1].end()]
+                runs.append(_Run(words[start].start(), words[end - 1].end(), span, key))
+    return runs
+
+
+def _written_as_long_title(text: str, run: _Run, article: bool = False) -> bool:
+    """Whether ``text`` writes the words of ``run`` as a title: in quotes, or each word capitalized
+    (or a number) but the small ones (:data:`_SMALL_WORDS`) after the first; with ``article``, a
+    leading "the" / "a" / "an" may be in lower case ("Dwayne the Rock Johnson")."""
+    opening, closing = text[max(run.first - 1, 0) : run.first], text[run.last : run.last + 1]
+    if opening and closing and opening in "\"“'‘" and closing in "\"”'’":
         return True
-    words = span.split()
+    words = run.span.split()
+    if article and len(words) > 1 and words[0].lower() in ("the", "a", "an"):
+        words = words[1:]
     return all(w[:1].isupper() or w[:1].isdigit() or (i and w.lower() in _SMALL_WORDS) for i, w in enumerate(words))
 
 
@@ -207,55 +237,31 @@ def unannotated_films(text: str, catalog: Catalog, known: set[str], threshold: f
     several dated films (which one is meant is unknown); a name followed by a number (a sequel)
     or heading a longer one ("Once Upon a Time in Hollywood")."""
     index = catalog.title_index
-    words = list(_WORD.finditer(text))
     found: list[CatalogItem] = []
-    start = 0
-    while start < len(words):
-        for end in range(min(len(words), start + _MAX_TITLE_WORDS), start + 1, -1):
-            first, last = words[start], words[end - 1]
-            span, after = text[first.start() : last.end()], text[last.end() :]
-            key = normalize_text(span)
-            if key in known:
-                start = end - 1
-                break
-            if key not in index.exact or re.match(r"\s*\d", after):
-                continue
-            if not _written_as_long_title(span, text[: first.start()], after):
-                continue
-            items = [catalog.get(index.ids[p]) for p in index.exact[key]]
-            dated = {i.item_id for i in items if i is not None and i.year is not None}
-            if len(dated) > 1 or not names_annotation(text, span, threshold):
-                continue
-            item = catalog.get(index.ids[index._prefer_year(index.exact[key], None)])
-            if item is not None:
-                found.append(item)
-                start = end - 1
-            break
-        start += 1
+    covered = 0  # text before this offset belongs to a run already taken
+    for run in _catalog_runs(text, catalog):
+        if run.first < covered:
+            continue
+        if run.key in known:
+            covered = run.last
+            continue
+        if re.match(r"\s*\d", text[run.last :]) or not _written_as_long_title(text, run):
+            continue
+        items = [item for p in index.exact[run.key] if (item := catalog.get(index.ids[p])) is not None]
+        dated = [item for item in items if item.year is not None]
+        if not items or len(dated) > 1 or not names_annotation(text, run.span, threshold):
+            continue
+        found.append((dated or items)[0])
+        covered = run.last
     return found
 
 
 def catalog_names_in(text: str, catalog: Catalog) -> list[str]:
     """Normalized names of the catalog films ``text`` writes as titles (:func:`_written_as_long_title`,
-    a lower-case leading article allowed: "Dwayne the Rock Johnson"), of two to
-    :data:`_MAX_TITLE_WORDS` words, whichever film of a name is meant and wherever they stand.
-    Too loose to link a film by, but what the seeker talked about: a recommender who then names it
-    ("You mentioned The Rock and he's in that one") is not bringing up a new film."""
-    words = list(_WORD.finditer(text))
-    exact = catalog.title_index.exact
-    names = []
-    for start in range(len(words)):
-        for end in range(start + 2, min(len(words), start + _MAX_TITLE_WORDS) + 1):
-            first, last = words[start], words[end - 1]
-            span = text[first.start() : last.end()]
-            key = normalize_text(span)
-            if key not in exact:
-                continue
-            head, _, rest = span.partition(" ")
-            shown = rest if head.lower() in ("the", "a", "an") else span
-            if _written_as_long_title(shown, text[: first.start()], text[last.end() :]):
-                names.append(key)
-    return names
+    a lower-case leading article allowed), whichever film of a name is meant and wherever they
+    stand. Too loose to link a film by, but what the seeker talked about: a recommender who then
+    names it ("You mentioned The Rock and he's in that one") is not bringing up a new film."""
+    return [run.key for run in _catalog_runs(text, catalog) if _written_as_long_title(text, run, article=True)]
 
 
 #: A seeker's utterance that takes a recommendation: the crowd task asked seekers to say so
@@ -327,6 +333,7 @@ def build_dialogue(
     titles: list[_Title] = []
     accepted_at: int | None = None
     has_seen: set[int] = set()
+    scanned: list[ItemMention] = []  # films found in the text only: kept when one is the target
     for line, row in rows:
         role = _ROLES.get(row["speaker"].strip().upper())
         if role is None:
@@ -350,8 +357,7 @@ def build_dialogue(
         for item in unannotated_films(text, catalog, known, threshold):
             offered = role == "user" or offers(text, item.name)
             titles.append(_Title(turn, role, normalize_text(item.name), item.item_id, offered))
-            mentions.append(ItemMention(item.item_id, item.title, turn, role))
-            quirks.append("unannotated_title")
+            scanned.append(ItemMention(item.item_id, item.title, turn, role))
         if role == "user":
             titles.extend(_Title(turn, role, key, None, False) for key in catalog_names_in(text, catalog))
             genres.extend(g.lower() for g in _split_list(row["genres"]))
@@ -366,6 +372,9 @@ def build_dialogue(
     outcome = labels.most_common(1)[0][0] if labels else ""
     accepted = accepted_target(titles, accepted_at, frozenset(has_seen)) if outcome == "accept_new" else None
     targets = [accepted] if accepted is not None else []
+    if targets and targets[0] not in {m.item_id for m in mentions}:
+        mentions = sorted(mentions + [m for m in scanned if m.item_id == targets[0]], key=lambda m: m.turn)
+        quirks.append("unannotated_target")
     liked = [
         m.item_id for m in mentions if m.role == "user" and m.item_id not in targets
     ]
