@@ -4,13 +4,17 @@ A *record* here is a dialogue (all its rows), so the report counts dialogues for
 bad row rejects its whole dialogue. Columns are found by the header (the dataset's README lists
 other names). ``QUOTATION_MARK`` placeholders in the text become quotes.
 
-Item linking: each title of a row's ``movies`` column is linked to the catalog by fuzzy title match
-and kept only when the utterance itself names it (the column is noisy: "Adventure Time (2010)"
-for "X-Men movies").
+Item linking (:func:`link_annotation`): each title of a row's ``movies`` column is linked to the
+catalog and kept only when the utterance itself names it as a film; the column is an automatic
+tagger's and noisy ("Adventure Time (2010)" for "X-Men movies", "Holidays (2016)" for "around the
+holidays", "Friday (1995)" for "this Friday").
 
 Seed-profile rule (INSPIRED has no per-item questionnaire): in ``accept_new`` dialogues the target
-is the last linked movie the recommender brought up first (one the seeker had not mentioned
-before), i.e. the recommendation the seeker accepted; ``reject_new`` dialogues have none. The
+is the recommendation the seeker accepted (:func:`accepted_target`): the last film the recommender
+offered that the seeker had not talked about, up to the seeker's last "I accept ..."; none when the
+catalog lacks that film (most 2019 releases), rather than an earlier film the seeker did not take.
+Films the tagger missed count when the text writes them as titles (:func:`unannotated_films`).
+``reject_new`` dialogues have none. Measured on ``tests/fixtures/inspired_targets.jsonl``. The
 seeker's own linked mentions are their liked items; the genres and people they named become
 ``preferred_genres`` / ``preferred_people``. Nothing is marked disliked.
 """
@@ -27,7 +31,12 @@ from interplay.corpus.catalog import Catalog, CatalogItem
 from interplay.corpus.encoding import BOM_QUIRK, without_bom
 from interplay.corpus.schema import Dialogue, ItemMention, Message, Role
 from interplay.errors import BadRecordError
-from interplay.text.titles import names_title, normalize_text, split_title_year, written_as_title
+from interplay.text.titles import (
+    names_title,
+    normalize_text,
+    split_title_year,
+    written_as_title,
+)
 
 SOURCE = "inspired"
 PATTERNS = ("*.tsv",)
@@ -61,14 +70,18 @@ _SEQUEL = r"\s+(\d{1,2}|ii|iii|iv|v)\b"
 #: Years an annotation and the catalog may differ by and still be one film (release dates).
 YEAR_TOLERANCE = 1
 #: What follows a name that goes on into a longer one: a capitalized word other than "I" ("Dave
-#: Chapelle"), "of" or "in" and one ("Knights of Ren", "Once Upon a Time in Hollywood"), or "movies" / "films": the franchise, not one of
-#: its films ("Do they like Toy Story movies?"). A number is a sequel (above).
+#: Chapelle"), "of" or "in" and one ("Knights of Ren", "Once Upon a Time in Hollywood"), or
+#: "movies" / "films": the franchise, not one of its films ("Do they like Toy Story movies?"). A
+#: number is a sequel (above).
 _NAME_CONTINUES = re.compile(r"[ \t]*[:\-–]?[ \t]*(?:(?!I\b)[A-Z]|(?:of|in)[ \t]+[A-Z]|(?:movies|films)\b)")
 #: Names of days and months are capitalized in any sentence ("this Friday", "on November 22"):
 #: as one-word titles they count only with a year or in quotes.
 _CALENDAR = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july"
-    " august september october november december".split()
+    {
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+        "november", "december",
+    }
 )
 _ARTICLE = re.compile(r"^(?:the|a|an) ")
 
@@ -155,7 +168,8 @@ def _film_of(title: str, text: str, catalog: Catalog, threshold: float) -> tuple
     if item is None and main != name and year is not None:
         item = _catalog_entry(main, year, catalog, threshold)
         item = item if item is not None and item.year is not None else None
-    named = names_annotation(text, name, threshold) or (item is not None and names_annotation(text, item.name, threshold))
+    named = names_annotation(text, name, threshold)
+    named = named or (item is not None and names_annotation(text, item.name, threshold))
     return item, named
 
 
@@ -184,7 +198,9 @@ def link_annotation(title: str, text: str, catalog: Catalog, threshold: float) -
 #: Titles found in the text (:func:`unannotated_films`, :func:`catalog_names_in`): at most this many
 #: words; words written in lower case inside a title ("Shakespeare in Love").
 _MAX_TITLE_WORDS = 8
-_SMALL_WORDS = frozenset("a an and as at by for from in into of on or the to vs v with".split())
+_SMALL_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "vs", "v", "with"}
+)
 _WORD = re.compile(r"[^\W_][\w']*|&")
 
 
@@ -270,21 +286,26 @@ _ACCEPTS = re.compile(r"(?<!not )(?<!n't )\baccept", re.IGNORECASE)
 #: A seeker's utterance that says they have seen the film ("Oh man, I've actually already seen
 #: it!", "I have watched this one too"; not "I have seen the trailer"): that film is not the new
 #: one an ``accept_new`` dialogue ends on.
-_HAS_SEEN = re.compile(r"\b(?:i'?ve|i have|i had|already)\s+(?:(?!not\b|never\b)\w+\s+){0,2}?(?:seen|watched)\s+(?:it|that|this)\b", re.IGNORECASE)
+_HAS_SEEN = re.compile(
+    r"\b(?:i'?ve|i have|i had|already)\s+(?:(?!not\b|never\b)\w+\s+){0,2}?(?:seen|watched)\s+(?:it|that|this)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class _Title:
-    """One annotated title of a dialogue, in order."""
+    """A title a turn of the dialogue names: annotated, or found in the text."""
 
     turn: int
     role: Role
-    key: str
-    item_id: str | None
-    named: bool
+    key: str  # the normalized name
+    item_id: str | None  # None: not in the catalog, or not known which film
+    named: bool  # the text names it as a film (the recommender's: and offers it)
 
 
-def accepted_target(titles: list[_Title], accepted_at: int | None, has_seen: frozenset[int] = frozenset()) -> str | None:
+def accepted_target(
+    titles: list[_Title], accepted_at: int | None, has_seen: frozenset[int] = frozenset()
+) -> str | None:
     """The item id of the recommendation the seeker accepted: the last title the recommender's
     text named that the seeker had not talked about before, up to the seeker's last explicit
     acceptance (``accepted_at``, a turn) when there is one; later titles are asides ("I also
@@ -297,11 +318,10 @@ def accepted_target(titles: list[_Title], accepted_at: int | None, has_seen: fro
     seen: set[str] = set()
     chosen: str | None = None
     last_named = -1  # the turn of the recommender's last named title
-    pending_seen = sorted(has_seen)
     for title in titles:
         if accepted_at is not None and title.turn > accepted_at:
             break
-        if any(last_named < turn < title.turn for turn in pending_seen) and last_named >= 0:
+        if last_named >= 0 and any(last_named < turn < title.turn for turn in has_seen):
             chosen = None
         names = {title.key} | ({title.item_id} if title.item_id is not None else set())
         if title.role == "user":
@@ -311,7 +331,7 @@ def accepted_target(titles: list[_Title], accepted_at: int | None, has_seen: fro
             if not names & seen:
                 chosen = title.item_id
     end = accepted_at if accepted_at is not None else max(has_seen, default=-1)
-    if last_named >= 0 and any(last_named < turn <= end for turn in pending_seen):
+    if last_named >= 0 and any(last_named < turn <= end for turn in has_seen):
         chosen = None
     return chosen
 
@@ -353,7 +373,8 @@ def build_dialogue(
                 quirks.append("title_not_in_text" if not named else "unlinked_title")
                 continue
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
-        known = {t.key for t in titles if t.turn == turn} | {normalize_text(n) for n in _split_list(row["people_names"])}
+        known = {t.key for t in titles if t.turn == turn}
+        known |= {normalize_text(n) for n in _split_list(row["people_names"])}
         for item in unannotated_films(text, catalog, known, threshold):
             offered = role == "user" or offers(text, item.name)
             titles.append(_Title(turn, role, normalize_text(item.name), item.item_id, offered))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from interplay.corpus.catalog import load_catalog
-from interplay.corpus.inspired import read_inspired
+from interplay.corpus.catalog import Catalog, load_catalog
+from interplay.corpus.inspired import link_annotation, read_inspired, unannotated_films
 from interplay.corpus.schema import Dialogue
 
 LABELS = Path(__file__).parents[1] / "fixtures" / "inspired_targets.jsonl"
@@ -76,7 +76,8 @@ def _measure(part: str, dialogues: dict[str, Dialogue]) -> tuple[float, float, s
     precision, recall, made, labelled, wrong = target_scores(
         [label for label in _labels() if label["part"] == part], dialogues
     )
-    return precision, recall, f"{part}: precision {precision:.3f} of {made} targets, recall {recall:.3f} of {labelled}; wrong: {wrong}"
+    summary = f"{part}: precision {precision:.3f} of {made} targets, recall {recall:.3f} of {labelled}; wrong: {wrong}"
+    return precision, recall, summary
 
 
 @pytest.mark.parametrize("part", ["dev", "held_out"])
@@ -99,3 +100,66 @@ def test_development_targets_reach_the_issue_bar(dialogues: dict[str, Dialogue])
 def test_held_out_targets_reach_the_issue_bar(dialogues: dict[str, Dialogue]) -> None:
     precision, _, summary = _measure("held_out", dialogues)
     assert precision >= GOAL_PRECISION, summary
+
+
+@pytest.fixture(scope="module")
+def catalog(corpora: Path) -> Catalog:
+    return load_catalog(corpora / "redial")
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "linked"),
+    [
+        # Everyday words are not titles unless written as one (issue 28: 'around the holidays').
+        ("Let's find something for around the holidays", "Holidays (2016)", None),
+        ('Have you seen "Holidays"?', "Holidays (2016)", "Holidays (2016)"),
+        # Days and months are capitalized anyway: only quotes or a year make them a title.
+        ("i just watched Frozzen @ this Friday it was really good", "Friday (1995)", None),
+        ('Ice Cube in "Friday" is great', "Friday (1995)", "Friday (1995)"),
+        # The head of a longer name, or a franchise, is not the film.
+        ("I'm a huge fan of Dave Chapelle", "Dave (1993)", None),
+        ("Do they like Toy Story movies?", "Toy Story (1995)", None),
+        ("I recommend a movie by Tarantino, Once Upon a Time in Hollywood", "Once Upon a Time (2013)", None),
+        # A full title the catalog lacks is its main title, of the same year.
+        ("How about Jumanji: Welcome to the Jungle?", "Jumanji: Welcome to the Jungle (2017)", "Jumanji (2017)"),
+    ],
+)
+def test_annotations_link_only_films_the_text_names(
+    text: str, title: str, linked: str | None, catalog: Catalog
+) -> None:
+    item, _ = link_annotation(title, text, catalog, 90.0)
+    assert (item.title if item is not None else None) == linked
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Ooh, have you seen Shakespeare in Love?", ["Shakespeare in Love (1998)"]),
+        ('One horror movie that I recommend is "A quiet place", have you seen it?', ["A Quiet Place (2018)"]),
+        (
+            "Some of my favorites are the Toy Story movies, Forrest Gump and Cast Away.",
+            ["Forrest Gump (1994)", "Cast Away (2000)"],
+        ),
+        ("The all-star cast includes Jesse Eisenberg and Emma Stone.", []),  # a person the row annotates
+        ("It was fine. Thank you for the help", []),  # words in lower case are not a title
+    ],
+)
+def test_films_the_tagger_missed_are_found_in_the_text(text: str, found: list[str], catalog: Catalog) -> None:
+    assert [item.title for item in unannotated_films(text, catalog, {"emma stone"}, 90.0)] == found
+
+
+@pytest.mark.parametrize(
+    ("line", "target"),
+    [
+        (95, None),  # Avengers: Endgame (not in the catalog) accepted; 9f207e5 took the Hulk of an earlier turn
+        (333, None),  # Last Christmas; 9f207e5 took Friday (1995) from "this Friday"
+        (2937, "Shakespeare in Love (1998)"),  # not annotated; the seeker had seen Moonrise Kingdom
+        (2815, None),  # Jumping the Broom (not in the catalog); "If you liked Guess Who, ..." is its premise
+        (468, None),  # Joker accepted ("I accept your recommendation"); Ex Machina offered after
+    ],
+)
+def test_target_is_the_film_the_seeker_took(
+    line: int, target: str | None, dialogues: dict[str, Dialogue], catalog: Catalog
+) -> None:
+    dialogue = next(d for d in dialogues.values() if d.raw_line == line)
+    assert [catalog.get(t).title for t in dialogue.target_item_ids] == ([target] if target else [])
