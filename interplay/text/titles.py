@@ -147,6 +147,12 @@ def _written_as_title(text: str, name: str) -> bool:
     return False
 
 
+def written_as_title(text: str, title: str) -> bool:
+    """Whether ``text`` writes ``title`` (its year ignored) as a title rather than as everyday words:
+    with a year, in quotes, or capitalized inside a sentence (:func:`_written_as_title`)."""
+    return _written_as_title(text, split_title_year(title)[0])
+
+
 def names_title(text: str, title: str, threshold: float = 90.0) -> bool:
     """The one rule for "this text names this title": the ``leakage_rate`` metric, the seed
     profiles' leak filter and the simulation's leak guard all call it.
