@@ -32,7 +32,7 @@ def _read_optional_json(path: Path) -> dict[str, Any] | None:
 def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     """Compute the metrics of every system present and write the metrics, report, figures and the
     page of generated dialogues."""
-    from interplay.evaluation.compute import GENERATED, evaluate_systems, turn_realism_by_system
+    from interplay.evaluation.compute import GENERATED, evaluate_systems, turn_realism_by_system, with_intervals
     from interplay.evaluation.data import CATALOG, catalog_items, load_systems, summary_of_validation
     from interplay.evaluation.page import write_page
     from interplay.evaluation.report import render_markdown, write_figures
@@ -48,9 +48,10 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         seed=params.seed,
         end_marker=params.preprocess.end_marker,
     )
+    items = catalog_items(root / CATALOG)
     results = evaluate_systems(
         systems,
-        items=catalog_items(root / CATALOG),
+        items=items,
         k_values=k_values,
         threshold=params.preprocess.title_match_threshold,
         folds=params.evaluation.realism_folds,
@@ -58,6 +59,17 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         seed=params.seed,
         end_marker=params.preprocess.end_marker,
         turn_realism=turn_realism,
+    )
+    results = with_intervals(
+        results,
+        systems,
+        items=items,
+        k_values=k_values,
+        threshold=params.preprocess.title_match_threshold,
+        resamples=params.evaluation.resamples,
+        seed=params.seed,
+        confidence=params.evaluation.confidence,
+        significance=params.evaluation.significance,
     )
     reports = root / "reports"
     reports.mkdir(parents=True, exist_ok=True)
