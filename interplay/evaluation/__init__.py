@@ -92,6 +92,9 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         seed=params.seed,
         turn_realism=turn_realism,
         writer_training=_read_optional_json(root / WRITER_METRICS),
+        resamples=params.evaluation.resamples,
+        confidence=params.evaluation.confidence,
+        significance=params.evaluation.significance,
     )
     (root / REPORT_PATH).write_text(markdown, "utf-8")
     write_page({name: rows for name, rows in systems.items() if name in GENERATED}, titles, root)

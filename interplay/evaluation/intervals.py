@@ -19,11 +19,14 @@ dialogues it drew, never from a summary of the whole set.
 - **Paired comparison** of systems A and B over shared profiles: the difference A - B; its
   interval by the paired bootstrap (a profile drawn carries both systems' dialogues); its p-value
   by a two-sided paired permutation test (each permutation swaps the two systems' dialogues of
-  each profile with probability 1/2), ``p = (1 + #{|d*| >= |d|}) / (1 + permutations)``.
+  each profile with probability 1/2), ``p = (1 + #{|d*| >= |d|}) / (1 + permutations)``; exact
+  (every one of the ``2 ** m`` swap patterns, ``p = #{|d*| >= |d|} / 2 ** m``) where there are no
+  more of them than ``resamples``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -177,14 +180,23 @@ def _difference_bounds(bounds: tuple[float, float] | None) -> tuple[float, float
     return None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
 
 
-def permutation_p_value(permuted: np.ndarray, observed: float) -> float | None:
-    """Two-sided: the share of permutations at least as far from 0 as ``observed`` (counting the
-    observed arrangement itself); None without a finite permutation."""
+def permutation_p_value(permuted: np.ndarray, observed: float, exact: bool = False) -> float | None:
+    """Two-sided: the share of permutations at least as far from 0 as ``observed``; a random set
+    of them counts the observed arrangement once more (``exact``: ``permuted`` is every
+    arrangement, the observed one among them). None without a finite permutation."""
     finite = permuted[np.isfinite(permuted)]
     if not finite.size:
         return None
-    extreme = np.abs(finite) >= abs(observed) * (1 - _TIE) - _TIE
-    return float((1 + extreme.sum()) / (1 + finite.size))
+    extreme = int((np.abs(finite) >= abs(observed) * (1 - _TIE) - _TIE).sum())
+    return extreme / finite.size if exact else (1 + extreme) / (1 + finite.size)
+
+
+def swap_patterns(pairs: int, permutations: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """``(patterns, exact)``: which pairs each permutation swaps (1.0) — all ``2 ** pairs`` of them
+    where they are no more than ``permutations``, else that many drawn at random."""
+    if 2**pairs <= permutations:
+        return np.asarray(list(itertools.product((0.0, 1.0), repeat=pairs))), True
+    return rng.integers(0, 2, size=(permutations, pairs)).astype(float), False
 
 
 def paired_comparison(
@@ -205,14 +217,14 @@ def paired_comparison(
     drawn = multiplicities(pairs, resamples, rng)
     nothing = np.zeros_like(drawn)
     boot = stat.evaluate(np.hstack([drawn, nothing])) - stat.evaluate(np.hstack([nothing, drawn]))
-    swaps = rng.integers(0, 2, size=(resamples, pairs)).astype(float)
+    swaps, exact = swap_patterns(pairs, resamples, rng)
     permuted = stat.evaluate(np.hstack([1 - swaps, swaps])) - stat.evaluate(np.hstack([swaps, 1 - swaps]))
     return Comparison(
         first=first,
         second=second,
         difference=difference,
         interval=percentile_interval(boot, difference, confidence, stat.recentre, _difference_bounds(stat.bounds)),
-        p_value=permutation_p_value(permuted, difference),
+        p_value=permutation_p_value(permuted, difference, exact),
     )
 
 
@@ -311,6 +323,7 @@ __all__ = [
     "paired_comparison",
     "percentile_interval",
     "permutation_p_value",
+    "swap_patterns",
     "rounded",
     "significance_sentence",
 ]
