@@ -341,13 +341,13 @@ def paired_comparisons(
     significance: float = 0.05,
 ) -> dict[str, Any]:
     """Interplay (``ours``) against a baseline over the profiles both ran: ``shared_profiles``,
-    then per metric the record of :func:`.intervals.comparison_record` (all null where either has
+    the ``significance`` level the records' ``significant`` is decided at, then per metric the record of :func:`.intervals.comparison_record` (all null where either has
     no value or the metric is in :data:`NO_INTERVAL`)."""
     mine, other = by_profile(ours), by_profile(theirs)
     shared = sorted(set(mine) & set(other))
     units = [mine[p] for p in shared] + [other[p] for p in shared]
     functions = metric_functions(generated=True, items=items, k_values=k_values, threshold=threshold)
-    block: dict[str, Any] = {"shared_profiles": len(shared)}
+    block: dict[str, Any] = {"shared_profiles": len(shared), "significance": significance}
     for key in metrics.metric_keys(k_values):
         if key in _NOT_COMPARED:
             continue

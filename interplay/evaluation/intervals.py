@@ -270,12 +270,17 @@ def format_p(p_value: float | None) -> str:
 
 
 def significance_sentence(
-    baseline: str, records: Mapping[str, Mapping[str, Any]], significance: float, names: Mapping[str, str] | None = None
+    baseline: str,
+    records: Mapping[str, Mapping[str, Any]],
+    significance: float | None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """In words, which metrics differ significantly between Interplay and ``baseline`` (its
-    label), from the comparison records of ``reports/metrics.json``; ``names`` labels the
-    metrics (their JSON key by default)."""
+    label), from the comparison records of ``reports/metrics.json`` (their ``significant``);
+    ``names`` labels the metrics (their JSON key by default), ``significance`` is the level they
+    were decided at (None: not known here)."""
     names = names or {}
+    level = f"at {significance:g}" if significance is not None else "at the run's evaluation.significance"
     higher, lower, tested = [], [], 0
     for key, record in records.items():
         if not isinstance(record, Mapping) or record.get("p_value") is None:
@@ -291,7 +296,7 @@ def significance_sentence(
     if not tested:
         return f"Interplay vs {baseline}: no metric could be compared."
     if not higher and not lower:
-        return f"Interplay vs {baseline}: no difference is significant at {significance:g} ({tested} metrics tested)."
+        return f"Interplay vs {baseline}: no difference is significant {level} ({tested} metrics tested)."
     parts = []
     if higher:
         parts.append("higher on " + "; ".join(higher))
@@ -299,7 +304,7 @@ def significance_sentence(
         parts.append("lower on " + "; ".join(lower))
     others = tested - len(higher) - len(lower)
     return (
-        f"Interplay vs {baseline}, significant at {significance:g}: Interplay is " + ", and ".join(parts)
+        f"Interplay vs {baseline}, significant {level}: Interplay is " + ", and ".join(parts)
         + f". The other {others} of {tested} metrics tested do not differ significantly."
     )
 
