@@ -34,6 +34,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     page of generated dialogues."""
     from interplay.evaluation.compute import GENERATED, evaluate_systems, turn_realism_by_system, with_intervals
     from interplay.evaluation.data import CATALOG, catalog_items, load_systems, summary_of_validation
+    from interplay.evaluation.intervals import Resampling
     from interplay.evaluation.page import write_page
     from interplay.evaluation.report import render_markdown, write_figures
 
@@ -49,6 +50,8 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         end_marker=params.preprocess.end_marker,
     )
     items = catalog_items(root / CATALOG)
+    evaluation = params.evaluation
+    resampling = Resampling(evaluation.resamples, params.seed, evaluation.confidence, evaluation.significance)
     results = evaluate_systems(
         systems,
         items=items,
@@ -66,10 +69,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         items=items,
         k_values=k_values,
         threshold=params.preprocess.title_match_threshold,
-        resamples=params.evaluation.resamples,
-        seed=params.seed,
-        confidence=params.evaluation.confidence,
-        significance=params.evaluation.significance,
+        resampling=resampling,
     )
     reports = root / "reports"
     reports.mkdir(parents=True, exist_ok=True)
@@ -92,9 +92,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         seed=params.seed,
         turn_realism=turn_realism,
         writer_training=_read_optional_json(root / WRITER_METRICS),
-        resamples=params.evaluation.resamples,
-        confidence=params.evaluation.confidence,
-        significance=params.evaluation.significance,
+        resampling=resampling,
     )
     (root / REPORT_PATH).write_text(markdown, "utf-8")
     write_page({name: rows for name, rows in systems.items() if name in GENERATED}, titles, root)

@@ -30,6 +30,7 @@ from interplay.dialogue import metrics
 from interplay.evaluation.intervals import (
     Distinct,
     Ratio,
+    Resampling,
     Statistic,
     bootstrap_interval,
     comparison_record,
@@ -294,19 +295,13 @@ def _row_part(key: str, function: Callable[[Sequence[Row]], Value], row: Row) ->
 
 def system_intervals(
     rows: Sequence[Row],
-    *,
-    generated: bool,
-    items: Mapping[str, Mapping[str, Any]] | None,
+    functions: Mapping[str, Callable[[Sequence[Row]], Value]],
     k_values: Sequence[int] = (1, 5, 10),
-    threshold: float = 90.0,
-    resamples: int = 1000,
-    seed: int = 13,
-    confidence: float = 0.95,
+    resampling: Resampling = Resampling(),
 ) -> dict[str, list[float] | None]:
     """Key -> ``[low, high]``, the bootstrap interval over the system's dialogues, for every key of
-    :func:`interplay.dialogue.metrics.metric_keys`; None where the metric has no value or is in
-    :data:`NO_INTERVAL`. Every metric draws the same resamples (one ``seed``)."""
-    functions = metric_functions(generated=generated, items=items, k_values=k_values, threshold=threshold)
+    :func:`interplay.dialogue.metrics.metric_keys`; None where the metric has no value, no function
+    (:func:`metric_functions`) or is in :data:`NO_INTERVAL`. Every metric draws the same resamples."""
     units = [[row] for row in rows]
     out: dict[str, list[float] | None] = {}
     for key in metrics.metric_keys(k_values):
@@ -315,7 +310,10 @@ def system_intervals(
             out[key] = None
             continue
         stat = statistic(key, function, units)
-        out[key] = rounded(bootstrap_interval(stat, resamples=resamples, seed=seed, confidence=confidence))
+        interval = bootstrap_interval(
+            stat, resamples=resampling.resamples, seed=resampling.seed, confidence=resampling.confidence
+        )
+        out[key] = rounded(interval)
     return out
 
 
@@ -331,32 +329,31 @@ def by_profile(rows: Sequence[Row]) -> dict[str, list[Row]]:
 def paired_comparisons(
     ours: Sequence[Row],
     theirs: Sequence[Row],
-    *,
-    items: Mapping[str, Mapping[str, Any]] | None,
+    functions: Mapping[str, Callable[[Sequence[Row]], Value]],
     k_values: Sequence[int] = (1, 5, 10),
-    threshold: float = 90.0,
-    resamples: int = 1000,
-    seed: int = 13,
-    confidence: float = 0.95,
-    significance: float = 0.05,
+    resampling: Resampling = Resampling(),
 ) -> dict[str, Any]:
     """Interplay (``ours``) against a baseline over the profiles both ran: ``shared_profiles``,
-    the ``significance`` level the records' ``significant`` is decided at, then per metric the record of :func:`.intervals.comparison_record` (all null where either has
-    no value or the metric is in :data:`NO_INTERVAL`)."""
+    the ``significance`` level the records' ``significant`` is decided at, then per metric the
+    record of :func:`.intervals.comparison_record` (all null where either has no value or the
+    metric is in :data:`NO_INTERVAL`)."""
     mine, other = by_profile(ours), by_profile(theirs)
     shared = sorted(set(mine) & set(other))
     units = [mine[p] for p in shared] + [other[p] for p in shared]
-    functions = metric_functions(generated=True, items=items, k_values=k_values, threshold=threshold)
-    block: dict[str, Any] = {"shared_profiles": len(shared), "significance": significance}
+    block: dict[str, Any] = {"shared_profiles": len(shared), "significance": resampling.significance}
     for key in metrics.metric_keys(k_values):
         if key in _NOT_COMPARED:
             continue
         function = functions.get(key)
         comparison = None
         if function is not None and key not in NO_INTERVAL and shared:
-            stat = statistic(key, function, units)
-            comparison = paired_comparison(stat, resamples=resamples, seed=seed, confidence=confidence)
-        block[key] = comparison_record(comparison, significance)
+            comparison = paired_comparison(
+                statistic(key, function, units),
+                resamples=resampling.resamples,
+                seed=resampling.seed,
+                confidence=resampling.confidence,
+            )
+        block[key] = comparison_record(comparison, resampling.significance)
     return block
 
 
@@ -367,28 +364,21 @@ def with_intervals(
     items: Mapping[str, Mapping[str, Any]] | None,
     k_values: Sequence[int] = (1, 5, 10),
     threshold: float = 90.0,
-    resamples: int = 1000,
-    seed: int = 13,
-    confidence: float = 0.95,
-    significance: float = 0.05,
+    resampling: Resampling = Resampling(),
 ) -> dict[str, dict[str, Any]]:
     """``results`` (of :func:`evaluate_systems`) with ``<key>_ci`` after each metric and, for each
     baseline run beside Interplay, ``vs_interplay`` (:func:`paired_comparisons`)."""
     out: dict[str, dict[str, Any]] = {}
     for name, values in results.items():
-        cis = system_intervals(
-            systems[name], generated=name != "real", items=items, k_values=k_values, threshold=threshold,
-            resamples=resamples, seed=seed, confidence=confidence,
-        )
+        functions = metric_functions(generated=name != "real", items=items, k_values=k_values, threshold=threshold)
+        cis = system_intervals(systems[name], functions, k_values, resampling)
         entry: dict[str, Any] = {}
         for key, value in values.items():
             entry[key] = value
             entry[interval_key(key)] = cis.get(key)
         if name in BASELINES and "interplay" in systems:
-            entry["vs_interplay"] = paired_comparisons(
-                systems["interplay"], systems[name], items=items, k_values=k_values, threshold=threshold,
-                resamples=resamples, seed=seed, confidence=confidence, significance=significance,
-            )
+            ours = systems["interplay"]
+            entry["vs_interplay"] = paired_comparisons(ours, systems[name], functions, k_values, resampling)
         out[name] = entry
     return out
 

@@ -39,6 +39,18 @@ import numpy as np
 _TIE = 1e-9
 
 
+@dataclass(frozen=True)
+class Resampling:
+    """How intervals and tests resample (the ``evaluation`` parameters, the run's ``seed``)."""
+
+    #: Bootstrap resamples of an interval, permutations of a test.
+    resamples: int = 1000
+    seed: int = 13
+    confidence: float = 0.95
+    #: A difference is significant when its p-value is below this.
+    significance: float = 0.05
+
+
 class Statistic(Protocol):
     """A metric as a function of unit weights: ``evaluate(W)[r]`` is its value on resample ``r``."""
 
@@ -317,6 +329,7 @@ def _p_clause(p_value: float) -> str:
 __all__ = [
     "RECORD_KEYS",
     "Comparison",
+    "Resampling",
     "Distinct",
     "Ratio",
     "Statistic",

@@ -17,7 +17,7 @@ from typing import Any
 from interplay.dialogue import metrics
 from interplay.evaluation.compute import BASELINES, GENERATED, LABELS, NO_INTERVAL, SYSTEMS, interval_key
 from interplay.evaluation.examples import LEGEND, RULE, choose_examples, render_example
-from interplay.evaluation.intervals import format_interval, format_p, significance_sentence
+from interplay.evaluation.intervals import Resampling, format_interval, format_p, significance_sentence
 from interplay.evaluation.realism import TurnRealism
 
 Row = Mapping[str, Any]
@@ -122,17 +122,14 @@ def render_markdown(
     examples_per_system: int = 3,
     turn_realism: Mapping[str, Mapping[str, TurnRealism]] | None = None,
     writer_training: Mapping[str, Any] | None = None,
-    resamples: int = 1000,
-    confidence: float = 0.95,
-    significance: float = 0.05,
+    resampling: Resampling = Resampling(),
 ) -> str:
     """The whole report. ``systems`` (name -> dialogue rows) gives the "Example dialogues"
     section: ``examples_per_system`` per generated system, by :func:`choose_examples` with ``seed``,
     with ``titles`` (item_id -> title) naming the accepted and recommended items. ``turn_realism``
     (system -> role -> classifier) gives the "Realism" section's telling n-grams. Results with
-    intervals (``<key>_ci``, ``vs_interplay``: :func:`.compute.with_intervals`, drawn with
-    ``resamples``, ``seed`` and ``confidence``) add the "Intervals" and "Comparisons with
-    Interplay" sections, which call a difference significant below ``significance``."""
+    intervals (``<key>_ci``, ``vs_interplay``: :func:`.compute.with_intervals`, drawn as
+    ``resampling`` says) add the "Intervals" and "Comparisons with Interplay" sections."""
     parts = [
         "# Evaluation",
         "",
@@ -183,14 +180,9 @@ def render_markdown(
         "the guard ended the dialogue; error: an empty, premature or repeated turn stopped it).",
     ]
     if any(interval_key(key) in values for values in results.values() for key in values):
-        parts += ["", intervals_section(results, k_values, resamples=resamples, seed=seed, confidence=confidence)]
+        parts += ["", intervals_section(results, k_values, resampling)]
     if any("vs_interplay" in values for values in results.values()):
-        parts += [
-            "",
-            comparisons_section(
-                results, k_values, resamples=resamples, seed=seed, confidence=confidence, significance=significance
-            ),
-        ]
+        parts += ["", comparisons_section(results, k_values, resampling)]
     if turn_realism:
         parts += ["", realism_section(turn_realism, folds=folds)]
     if missing:
@@ -231,9 +223,10 @@ def _with_interval(value: Any, interval: Sequence[float] | None, digits: int) ->
 
 
 def intervals_section(
-    results: Mapping[str, Mapping[str, Any]], k_values: Sequence[int], *, resamples: int, seed: int, confidence: float
+    results: Mapping[str, Mapping[str, Any]], k_values: Sequence[int], resampling: Resampling
 ) -> str:
     """The "Intervals" section: every metric of every system with its bootstrap interval."""
+    resamples, seed, confidence = resampling.resamples, resampling.seed, resampling.confidence
     names = [name for name in SYSTEMS if name in results]
     reasons: dict[str, list[str]] = {}
     for key, reason in NO_INTERVAL.items():
@@ -265,16 +258,12 @@ def intervals_section(
 
 
 def comparisons_section(
-    results: Mapping[str, Mapping[str, Any]],
-    k_values: Sequence[int],
-    *,
-    resamples: int,
-    seed: int,
-    confidence: float,
-    significance: float,
+    results: Mapping[str, Mapping[str, Any]], k_values: Sequence[int], resampling: Resampling
 ) -> str:
     """The "Comparisons with Interplay" section: per baseline, which differences are significant
     in words, then every metric's paired comparison."""
+    resamples, seed, confidence = resampling.resamples, resampling.seed, resampling.confidence
+    significance = resampling.significance
     lines = [
         "## Comparisons with Interplay",
         "",
@@ -285,8 +274,9 @@ def comparisons_section(
         f"permutation test ({resamples} permutations, each swapping the two systems' dialogues of each profile "
         "with probability ½; p = (1 + permutations with a difference at least as large) / "
         f"(1 + {resamples}); exact, over all 2^m swap patterns of m shared profiles, where 2^m ≤ {resamples}: "
-        "with 4 profiles the smallest p is 2/16). Significant: p < {significance:g}, not adjusted for the number of metrics "
-        f"compared: with M metrics about M × {significance:g} pass by chance where no difference is real. "
+        f"with 4 profiles the smallest p is 2/16). Significant: p < {significance:g}, not adjusted for the "
+        f"number of metrics compared: with M metrics about M × {significance:g} pass by chance where no "
+        "difference is real. "
         "Where the interval and the test disagree (few dialogues with a value, e.g. Match over accepted "
         "dialogues only), the test decides. –: a system has no value on the shared profiles, or the metric "
         "has no interval (see \"Intervals\").",

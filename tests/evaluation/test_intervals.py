@@ -17,9 +17,10 @@ from dialogue_fixtures import CATALOG, clean_dialogues
 from interplay.config.params import Params, load_params
 from interplay.dialogue import metrics
 from interplay.evaluation import compute
-from interplay.evaluation.intervals import Ratio, bootstrap_interval, paired_comparison
+from interplay.evaluation.intervals import Ratio, Resampling, bootstrap_interval, paired_comparison
 
 ITEMS = {str(item["item_id"]): {**item, "decade": f"{item['year'] // 10 * 10}s"} for item in CATALOG}
+FUNCTIONS = compute.metric_functions(generated=True, items=ITEMS)
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -98,7 +99,7 @@ def test_intervals_are_deterministic_for_a_seed() -> None:
     rows = _many(24)
 
     def run(seed: int) -> dict[str, Any]:
-        return compute.system_intervals(rows, generated=True, items=ITEMS, resamples=200, seed=seed)
+        return compute.system_intervals(rows, FUNCTIONS, resampling=Resampling(resamples=200, seed=seed))
 
     assert run(13) == run(13)
     assert run(13)["success_rate"] != run(14)["success_rate"]
@@ -106,8 +107,9 @@ def test_intervals_are_deterministic_for_a_seed() -> None:
 
 def test_paired_comparison_detects_a_planted_difference_and_not_a_null_one() -> None:
     ours = _many(32, accepted_every=2)  # half accepted
-    kwargs = {"items": ITEMS, "resamples": 500, "seed": 13}
-    planted = compute.paired_comparisons(ours, _many(32, "zero_shot", accepted_every=8), **kwargs)
+    resampling = Resampling(resamples=500, seed=13)
+    theirs = _many(32, "zero_shot", accepted_every=8)  # an eighth accepted
+    planted = compute.paired_comparisons(ours, theirs, FUNCTIONS, resampling=resampling)
     record = planted["success_rate"]
     assert planted["shared_profiles"] == 32
     assert record["difference"] == pytest.approx(0.5 - 0.125)
@@ -118,7 +120,7 @@ def test_paired_comparison_detects_a_planted_difference_and_not_a_null_one() -> 
     ids = [row["profile_id"] for row in shuffled]
     for row, profile in zip(shuffled, ids[1:] + ids[:1], strict=True):
         row["profile_id"] = profile
-    null = compute.paired_comparisons(ours, shuffled, **kwargs)["success_rate"]
+    null = compute.paired_comparisons(ours, shuffled, FUNCTIONS, resampling=resampling)["success_rate"]
     assert null["difference"] == 0 and null["significant"] is False
     assert null["difference_ci"][0] <= 0 <= null["difference_ci"][1]
 
@@ -149,7 +151,7 @@ def test_too_few_profiles_for_significance_use_the_exact_test() -> None:
     ours, theirs = _many(4, accepted_every=1), _many(4, "zero_shot", accepted_every=100)
     for row in theirs:
         row["outcome"], row["accepted_item_id"] = "gave_up", None
-    record = compute.paired_comparisons(ours, theirs, items=ITEMS, resamples=1000, seed=13)["success_rate"]
+    record = compute.paired_comparisons(ours, theirs, FUNCTIONS)["success_rate"]
     assert record["difference"] == 1.0 and record["p_value"] == 2 / 16 and record["significant"] is False
 
 
@@ -157,8 +159,8 @@ def test_report_shows_intervals_and_names_significant_differences(workspace: Pat
     text = (workspace / "reports/evaluation.md").read_text("utf-8")
     ours = _results(workspace)["interplay"]
     section = text.split("## Intervals", 1)[1].split("\n## ", 1)[0]
-    low, high = ours["success_rate_ci"]
-    assert f"| Succ. ↑ | – | 0.250 [{_f(_results(workspace)['zero_shot']['success_rate_ci'])}] | 0.500 [{low:.3f}, {high:.3f}] |" in section
+    theirs = _results(workspace)["zero_shot"]["success_rate_ci"]
+    assert f"| Succ. ↑ | – | 0.250 [{_f(theirs)}] | 0.500 [{_f(ours['success_rate_ci'])}] |" in section
     assert "too costly" in section and "AUC →0.5" in section  # why the AUCs have none
     comparisons = text.split("## Comparisons with Interplay", 1)[1].split("\n## ", 1)[0]
     assert "paired permutation test" in comparisons and "paired bootstrap" in comparisons
@@ -184,7 +186,7 @@ def test_card_shows_intervals_and_significant_differences(workspace: Path) -> No
     )
     card = render_card(inputs)
     low, high = results["interplay"]["success_rate_ci"]
-    assert f"| `success_rate` | – | 0.25 [" in card and f"0.5 [{low:.4g}, {high:.4g}]" in card
+    assert "| `success_rate` | – | 0.25 [" in card and f"0.5 [{low:.4g}, {high:.4g}]" in card
     assert "vs_interplay" not in card.split("From `reports/metrics.json`", 1)[1]  # comparisons in words, not flattened
     line = next(x for x in card.splitlines() if x.startswith("- Interplay vs `zero_shot`"))
     assert "Shared profiles: 16." in line and ("significant at 0.05" in line or "no difference" in line)
