@@ -84,7 +84,7 @@ def metric_functions(
     if generated:
         functions["success_rate"] = metrics.success_rate
     for k in k_values:
-        functions[f"recall@{k}"] = partial(_recall, k=k)
+        functions[f"recall@{k}"] = partial(metrics.recall_at_k, k=k)
     if generated and items is not None:
         functions["match_score"] = partial(metrics.mean_match_score, items=items)
         functions["half_match_rate"] = partial(metrics.half_match_rate, items=items)
@@ -103,10 +103,6 @@ def metric_functions(
         for outcome in metrics.OUTCOME_CLASSES:
             functions[f"outcome_{outcome}"] = partial(_outcome_count, outcome=outcome)
     return functions
-
-
-def _recall(rows: Sequence[Row], k: int) -> float | None:
-    return metrics.recall_at_k(rows, k)
 
 
 def _distinct(rows: Sequence[Row], role: str, n: int) -> float | None:
@@ -241,14 +237,17 @@ NO_INTERVAL: dict[str, str] = {
         for role in metrics.ROLES
     },
 }
+def _role_turn_count(row: Row, role: str) -> int:
+    return len(metrics.role_turns([row], role))
+
+
 #: Counts of dialogues: resampled as weighted sums, not as shares.
 _COUNTS: tuple[str, ...] = ("num_with_profile", *(f"outcome_{o}" for o in metrics.OUTCOME_CLASSES))
 #: Metrics pooled over turns, not dialogues: key -> how many turns of a dialogue its value is over.
 _TURNS: dict[str, Callable[[Row], int]] = {
     "item_turn_share": lambda row: sum(1 for m in metrics.messages_of(row) if m.get("role") == "recommender"),
     "duplicate_turn_ratio": lambda row: len(metrics.messages_of(row)),
-    **{f"avg_words_per_turn_{role}": partial(lambda row, role: len(metrics.role_turns([row], role)), role=role)
-       for role in metrics.ROLES},
+    **{f"avg_words_per_turn_{role}": partial(_role_turn_count, role=role) for role in metrics.ROLES},
 }
 _DISTINCT: dict[str, tuple[int, str]] = {
     f"distinct_{n}_{role}": (n, role) for n in metrics.DISTINCT_N for role in metrics.ROLES
