@@ -11,7 +11,8 @@ dialogues' for both roles, then the fewest dialogues left unfinished (at ``max_t
 in error), then the highest distinct-2.
 
 Needs a workspace whose fine-tuning stages ran (``make run`` or ``dvc repro finetune_user
-finetune_recommender``). Results: reports/bench_sampling.json and reports/sampling.md.
+finetune_recommender``). Results: reports/bench_sampling.json and reports/sampling.md, written from
+the JSON (``--render`` rewrites the page from the committed JSON without measuring).
 Run: ``.venv/bin/python benchmarks/bench_sampling.py [--profiles 32]``.
 """
 
@@ -91,7 +92,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--render", action="store_true", help="rewrite reports/sampling.md from reports/bench_sampling.json")
     args = parser.parse_args()
+    if args.render:
+        report = json.loads((ROOT / "reports/bench_sampling.json").read_text(encoding="utf-8"))
+        (ROOT / "reports/sampling.md").write_text(render_markdown(report), encoding="utf-8")
+        return
     torch.set_num_threads(args.threads)
 
     params = load_params(ROOT / "params.yaml")
@@ -116,7 +122,7 @@ def main() -> None:
 
 #: The choice, in order. A dialogue that stops in error (a repeated or empty turn) is as unfinished
 #: as one cut at ``max_turns``: the first rule counted only the latter and chose temperature 0.3,
-#: where 22 of 32 dialogues stopped on a repeated turn (reports/sampling.md says so).
+#: where 22 of 32 dialogues stopped on a repeated turn (reports/sampling.md of commit 4153da8).
 RULE = "words per turn within ±40% of real for both roles, then fewest dialogues unfinished (max_turns or error), then highest distinct-2"
 
 
@@ -131,31 +137,45 @@ def _provenance(models: dict[str, str]) -> dict[str, object]:
             "command": "python benchmarks/bench_sampling.py"}
 
 
+def choose(results: dict[str, dict]) -> str:
+    """The setting :data:`RULE` picks."""
+    eligible = [n for n, r in results.items() if r["within_40pct"]] or list(results)
+    return min(eligible, key=lambda n: (unfinished(results[n]),
+                                        -(results[n]["distinct_2_user"] + results[n]["distinct_2_recommender"])))
+
+
 def write_report(
     results: dict[str, dict], profiles: int, real: dict[str, float], grounding: str, provenance: dict[str, object]
 ) -> str:
     """Choose by :data:`RULE` and write reports/bench_sampling.json and reports/sampling.md."""
-    eligible = [n for n, r in results.items() if r["within_40pct"]] or list(results)
-    chosen = min(eligible, key=lambda n: (unfinished(results[n]),
-                                          -(results[n]["distinct_2_user"] + results[n]["distinct_2_recommender"])))
-    report = {"split": SPLIT, "profiles": profiles, "real_words_per_turn": real, "results": results, "chosen": chosen,
-              "rule": RULE, "provenance": provenance}
+    chosen = choose(results)
+    report = {"split": SPLIT, "profiles": profiles, "real_words_per_turn": real, "grounding": grounding,
+              "results": results, "chosen": chosen, "rule": RULE, "provenance": provenance}
     (ROOT / "reports").mkdir(exist_ok=True)
     (ROOT / "reports/bench_sampling.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (ROOT / "reports/sampling.md").write_text(render_markdown(report), encoding="utf-8")
+    print("chosen:", chosen)
+    return chosen
+
+
+def render_markdown(report: dict) -> str:
+    """reports/sampling.md, every figure from the report (``--render`` rewrites it from the JSON)."""
+    profiles, split, real, provenance = report["profiles"], report["split"], report["real_words_per_turn"], report["provenance"]
     lines = [
         "# Sampling settings compared (benchmarks/bench_sampling.py)", "",
-        f"{profiles} {SPLIT} profiles (never the test profiles the evaluation reports on), the fine-tuned "
-        f"pair of this workspace with its grounding (`simulation.grounding: {grounding}`), the same seed for "
-        f"each setting. Real {SPLIT} dialogues: {real['user']:.1f} words per user turn, "
+        f"{profiles} {split} profiles (never the test profiles the evaluation reports on), the fine-tuned "
+        f"pair of this workspace with its grounding (`simulation.grounding: {report['grounding']}`), the same seed for "
+        f"each setting. Real {split} dialogues: {real['user']:.1f} words per user turn, "
         f"{real['recommender']:.1f} per recommender turn.", "",
         f"Measured by `{provenance['command']}` at commit {provenance['commit']}, on {provenance['cpu']['model']} "
         f"(native bf16: {', '.join(provenance['cpu']['native_bf16_flags']) or 'none'}), {provenance['threads']} "
-        f"threads; models: {', '.join(f'{k} `{v}`' for k, v in provenance['models'].items())}.", "",
-        f"Rule: {report['rule']}. Chosen: **{chosen}**.", "",
+        f"threads; models: {', '.join(f'{k} `{v}`' for k, v in provenance['models'].items())}. Written from "
+        "`reports/bench_sampling.json`.", "",
+        f"Rule: {report['rule']}. Chosen: **{report['chosen']}**.", "",
         "| setting | T | top-p | rep. pen. | max new | at max_turns | words U (×real) | words R (×real) | dist-2 U | dist-2 R | dup. turns | R turns naming an item | outcomes |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for name, r in results.items():
+    for name, r in report["results"].items():
         s = r["sampling"]
         lines.append(
             f"| {name} | {s['temperature']} | {s['top_p']} | {s['repetition_penalty']} | {s['max_new_tokens']} | "
@@ -164,9 +184,7 @@ def write_report(
             f"{r['distinct_2_recommender']} | {r['duplicate_turn_ratio']} | {r['recommender_turns_naming_an_item']} | "
             f"{', '.join(f'{k} {v}' for k, v in sorted(r['outcomes'].items()))} |"
         )
-    (ROOT / "reports/sampling.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("chosen:", chosen)
-    return chosen
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

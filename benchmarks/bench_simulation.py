@@ -15,8 +15,11 @@ weights in bf16 (what ``simulation.precision: auto`` runs on a CPU with bf16 mat
 against fp32's (goal >= 1.8), and each engine's FLOP rate (about 2 x parameters a token) as a share
 of the matmul rate this machine reaches in that precision. Then peak RSS of
 simulating 100 and 400 dialogues with a tiny model (each in a fresh process): memory must not
-grow with the number of dialogues.
-Results go to reports/bench_simulation.json. Run: ``.venv/bin/python benchmarks/bench_simulation.py``.
+grow with the number of dialogues (goal: 400 dialogues peak within 10% of 100's, the noise of a
+peak RSS read between processes).
+Results go to reports/bench_simulation.json with each goal's verdict (:data:`GOALS`), which it
+prints. Run: ``.venv/bin/python benchmarks/bench_simulation.py``; ``--check-goals`` adds the
+verdicts to the committed JSON without measuring again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from goals import Goal, check, lines, recheck  # noqa: E402
+from provenance import current_commit  # noqa: E402
 
 from interplay.config.env import apply_offline_defaults  # noqa: E402
 
@@ -48,6 +55,19 @@ from interplay.simulation.engine import EngineSettings, RolePlayer, TurnGenerato
 from interplay.text.titles import TitleIndex  # noqa: E402
 
 INDEX = TitleIndex.build([("1", "Zebra Quest", 1999)])
+OUT = ROOT / "reports" / "bench_simulation.json"
+GOALS = (
+    Goal("a_over_b", ">=", 5.0, "the lock-step engine at batch 32 at least 5x one conversation at a time"),
+    Goal("a_over_c", ">=", 0.8, "at least 0.8x plain model.generate at batch 32 on the same prompts"),
+    Goal("bf16.bf16_over_fp32_engine", ">=", 1.8, "bf16 weights at least 1.8x fp32 where the CPU has bf16 matmuls"),
+    Goal("peak_rss_400_over_100", "<=", 1.1, "memory does not grow with the number of dialogues"),
+)
+
+
+def derived(report: dict) -> dict:
+    """Figures the goals read that the measurements imply: peak RSS of 400 dialogues over 100's."""
+    rss = report["peak_rss_mib_tiny"]
+    return {"peak_rss_400_over_100": round(rss["400"] / rss["100"], 3)}
 
 
 def profiles(n: int) -> list[Profile]:
@@ -208,7 +228,11 @@ def main() -> None:
     parser.add_argument("--dialogues", type=int, default=64, help="dialogues for (a)")
     parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--new-tokens", type=int, default=40, help="max new tokens per turn (the default simulation's)")
+    parser.add_argument("--check-goals", action="store_true", help="add the goals' verdicts to the committed JSON")
     args = parser.parse_args()
+    if args.check_goals:
+        print("\n".join(lines(recheck(OUT, GOALS, derived)["goals"])))
+        return
     from interplay.training.finetune import load_base
 
     model, tokenizer = load_base(base_model_dir())
@@ -225,6 +249,7 @@ def main() -> None:
     lockstep_bf16 = engine_rate(generator, sampling, args.dialogues, 32, args.turns)
     bf16_gflops = matmul_gflops(torch.bfloat16)
     report = {
+        "commit": current_commit(ROOT),
         "model": PACKAGED_BASE_MODEL,
         "cpu": cpu_description(),
         "torch_threads": torch.get_num_threads(),
@@ -240,10 +265,12 @@ def main() -> None:
         },
         "peak_rss_mib_tiny": {"100": peak_rss_mib(100), "400": peak_rss_mib(400)},
     }
-    out = ROOT / "reports" / "bench_simulation.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    report |= derived(report)
+    report["goals"] = check(report, GOALS)
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+    print("\n".join(lines(report["goals"])))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ same, the text is noise. It then runs what the stages run on a GPU:
    throughput as in ``bench_simulation.py``: (a) lock-step at batch 32, (b) one conversation at a
    time, (c) plain ``model.generate`` at batch 32 with the same sampling settings.
 
-Writes ``reports/gpu_check.json`` (and ``$OUT/gpu_check.json`` when ``OUT`` is set).
+Writes ``reports/gpu_check.json`` (and ``$OUT/gpu_check.json`` when ``OUT`` is set) with the commit
+it ran at: no CPU machine can regenerate it, so it says which code made its figures.
 Run on a GPU machine from the repository root: ``python benchmarks/gpu_check.py``.
 """
 
@@ -34,6 +35,7 @@ apply_offline_defaults(ROOT)
 
 import torch  # noqa: E402
 from bench_simulation import INDEX, Recorder, plain_rate, plain_same_prompts, profiles, rates  # noqa: E402
+from provenance import current_commit  # noqa: E402
 
 from interplay.config.params import load_params  # noqa: E402
 from interplay.pipeline.hashing import sha256_file  # noqa: E402
@@ -86,7 +88,8 @@ def main() -> None:
     if base.exists():
         raise SystemExit(f"gpu_check writes a random model to {base} and adapters beside it: run it in a scratch copy")
     random_base(args.skeleton, base)
-    report: dict = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "model": "random-init SmolLM2-135M architecture"}
+    report: dict = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "model": "random-init SmolLM2-135M architecture",
+                    "commit": current_commit(ROOT), "command": "python benchmarks/gpu_check.py --skeleton DIR"}
     for role in ("user", "recommender"):
         started = time.perf_counter()
         metrics = finetune_role(params, ROOT, role)

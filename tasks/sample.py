@@ -41,7 +41,8 @@ def run(params: Params, root: Path, role: FinetuneRole = "user", num_profiles: i
     wanted = {p["dialogue_id"] for p in held_out}
     table = pq.read_table(processed / "dialogues.parquet", columns=["dialogue_id", "messages"])
     dialogues = {r["dialogue_id"]: r["messages"] for r in table.to_pylist() if r["dialogue_id"] in wanted}
-    points = sample_points(role, held_out, dialogues, params.preprocess.end_marker, notes=_notes(params, processed, role, wanted))
+    markers = (params.preprocess.end_marker, params.preprocess.accept_marker)
+    points = sample_points(role, held_out, dialogues, *markers, notes=_notes(params, processed, role, wanted))
     model, tokenizer = load_with_adapter(role_base_dir(params, root, role), adapter_dir(root, role))
     settings = params.finetune.for_role(role)
     conversations = [truncate_messages(tokenizer, p.conversation, settings.max_tokens) for p in points]

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from interplay.config.params_file import ParamsError, read_params_mapping
+from interplay.text.end_marker import has_marker
 
 
 class _Section(BaseModel):
@@ -71,8 +72,20 @@ class PreprocessParams(_Section):
     max_summary_titles: int = Field(3, ge=0)
     #: Normalized fuzzy score (0-100) from which a text counts as naming a title.
     title_match_threshold: float = Field(90.0, ge=50, le=100)
-    #: Appended to the seeker's final turn in the user simulator's training data.
+    #: The seeker's closing decision, appended to their final turn in the user simulator's training
+    #: data: ``accept_marker`` where they accepted a recommendation (the corpus's labels), else
+    #: ``end_marker``. In a simulation, the marker the user writes is its decision.
     end_marker: str = "[END]"
+    accept_marker: str = "[ACCEPT]"
+
+    @model_validator(mode="after")
+    def _distinct_markers(self) -> PreprocessParams:
+        if has_marker(self.accept_marker, self.end_marker) or has_marker(self.end_marker, self.accept_marker):
+            raise ValueError(
+                f"end_marker {self.end_marker!r} and accept_marker {self.accept_marker!r} must differ: "
+                "the marker the user writes is its decision"
+            )
+        return self
 
     @field_validator("target_fields")
     @classmethod

@@ -11,6 +11,7 @@ for "X-Men movies").
 Seed-profile rule (INSPIRED has no per-item questionnaire): in ``accept_new`` dialogues the target
 is the last linked movie the recommender brought up first (one the seeker had not mentioned
 before), i.e. the recommendation the seeker accepted; ``reject_new`` dialogues have none. The
+seeker's decision (``seeker_accepted``) is the label itself: ``accept_*`` or ``reject_*``. The
 seeker's own linked mentions are their liked items; the genres and people they named become
 ``preferred_genres`` / ``preferred_people``. Nothing is marked disliked.
 """
@@ -144,6 +145,7 @@ def build_dialogue(
         item_mentions=tuple(mentions),
         liked_item_ids=tuple(dict.fromkeys(liked)),
         target_item_ids=tuple(targets),
+        seeker_accepted=outcome.startswith("accept") if outcome.startswith(("accept", "reject")) else None,
         preferred_genres=tuple(dict.fromkeys(genres)),
         preferred_people=tuple(dict.fromkeys(people)),
         raw_file=path,

@@ -11,6 +11,12 @@ Seed-profile fields (the spec's rule): an item is a *target* when ``suggested ==
 ``liked == 1``; *liked* / *disliked* when the seeker brought it up (``suggested == 0``) with
 ``liked`` 1 / 0. Answers are merged per item, the seeker's (``initiatorQuestions``) first and the
 recommender's where the seeker's are missing.
+
+The seeker's decision (``seeker_accepted``): they accepted a recommendation when they liked a movie
+that was suggested to them and that they had not seen before (``suggested == 1``, ``liked == 1``,
+``seen`` 0 or "did not say"); liking a suggestion they had already seen is agreement, not a movie
+taken. A record without questionnaire answers has no decision (None). In the 1,000-dialogue train
+sample, 667 seekers accepted by this rule, 944 have a target.
 """
 
 from __future__ import annotations
@@ -160,6 +166,7 @@ def _parse(record: Any, catalog: Catalog, path: str, line: int) -> Dialogue:
     answers = {**recommender_answers, **seeker_answers}
     order = list(dict.fromkeys([m.item_id for m in mentions] + sorted(answers, key=str)))
     liked, disliked, targets = [], [], []
+    accepted = False
     for item_id in order:
         answer = answers.get(item_id)
         if answer is None:
@@ -170,6 +177,7 @@ def _parse(record: Any, catalog: Catalog, path: str, line: int) -> Dialogue:
         suggested, like = answer.get("suggested"), answer.get("liked")
         if suggested == 1 and like == 1:
             targets.append(item_id)
+            accepted = accepted or answer.get("seen") != 1
         elif suggested == 0 and like == 1:
             liked.append(item_id)
         elif suggested == 0 and like == 0:
@@ -184,6 +192,7 @@ def _parse(record: Any, catalog: Catalog, path: str, line: int) -> Dialogue:
         liked_item_ids=tuple(liked),
         disliked_item_ids=tuple(disliked),
         target_item_ids=tuple(targets),
+        seeker_accepted=accepted if answers else None,
         raw_file=path,
         raw_line=line,
         quirks=tuple(quirks),

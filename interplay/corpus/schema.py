@@ -40,6 +40,10 @@ class Dialogue:
     disliked_item_ids: tuple[str, ...] = ()
     #: Items recommended to and accepted by the seeker (see the reader for the corpus rule).
     target_item_ids: tuple[str, ...] = ()
+    #: Whether the seeker accepted a recommendation, by the corpus's own labels (see the reader for
+    #: the rule); None where the corpus records no decision. The user simulator learns to state
+    #: its decision from it (:mod:`interplay.text.end_marker`).
+    seeker_accepted: bool | None = None
     #: Genres and people the seeker named (corpora that annotate them, e.g. INSPIRED).
     preferred_genres: tuple[str, ...] = ()
     preferred_people: tuple[str, ...] = ()

@@ -44,6 +44,7 @@ def metric_keys(k_values: Iterable[int] = (1, 5, 10)) -> tuple[str, ...]:
         "num_dialogues",
         "num_with_profile",
         "success_rate",
+        "ended_after_recommendation_rate",
         *(f"recall@{k}" for k in k_values),
         "match_score",
         "half_match_rate",
@@ -257,7 +258,25 @@ def role_turns(rows: Iterable[Row], role: str) -> list[str]:
 
 
 def success_rate(rows: Sequence[Row]) -> float | None:
+    """Share of dialogues the user ended by accepting a recommended item: its accept marker after
+    a recommendation linked to the catalog (outcome ``accepted``)."""
     return _mean([float(r.get("outcome") == "accepted") for r in rows])
+
+
+def ended_after_recommendation_rate(rows: Sequence[Row]) -> float | None:
+    """Share of dialogues the user ended (with either marker) after a linked recommendation: the
+    old success rule, which read any ending after a recommendation as acceptance. Beside
+    :func:`success_rate` it shows how often the user left without the movie it was offered."""
+    return _mean(
+        [float(r.get("termination_reason") == "end_marker" and bool(r.get("recommended_item_ids"))) for r in rows]
+    )
+
+
+def real_acceptance_rate(rows: Sequence[Row]) -> float | None:
+    """Share of real dialogues whose seeker accepted a recommendation by the corpus's labels
+    (``seeker_accepted``; dialogues without a label left out): the real reference for
+    :func:`success_rate`."""
+    return _mean([float(r["seeker_accepted"]) for r in rows if r.get("seeker_accepted") is not None])
 
 
 def recall_at_k(rows: Sequence[Row], k: int) -> float | None:

@@ -145,6 +145,12 @@ DIALOGUES_COLUMNS = (
     Column("split", pa.string(), "`train` | `validation` | `test`, by dialogue"),
     Column("messages", pa.list_(MESSAGE), "the conversation; consecutive messages of one speaker merged"),
     Column("item_mentions", pa.list_(MENTION), "catalog items linked in the text"),
+    Column(
+        "seeker_accepted", pa.bool_(),
+        "whether the seeker accepted a recommendation, by the corpus's labels (ReDial: liked a "
+        "suggested movie not seen before; INSPIRED: `accept_*`); null where it records none",
+        nullable=True,
+    ),
 )
 DIALOGUES_SCHEMA = schema_of(DIALOGUES_COLUMNS)
 PROFILES_COLUMNS = (
@@ -203,8 +209,24 @@ DIALOGUE_COLUMNS = (
     ),
     Column("target_titles", pa.list_(pa.string()), "their titles (evaluation only, never prompted)"),
     Column("recommended_item_ids", pa.list_(pa.string()), "items the recommender named, in order of first mention"),
-    Column("accepted_item_id", pa.string(), "the item the user accepted, if any", nullable=True),
-    Column("outcome", pa.string(), "`accepted` | `gave_up` | `max_turns` | `error`"),
+    Column(
+        "accepted_item_id", pa.string(),
+        "the recommended item the user accepted (its accept marker), if any: the one it named, else "
+        "the latest recommendation",
+        nullable=True,
+    ),
+    Column(
+        "outcome", pa.string(),
+        "`accepted` (the user ended with its accept marker after a recommendation linked to the "
+        "catalog) | `gave_up` (it ended otherwise) | `max_turns` | `error` (`termination_reason` says "
+        "which: e.g. `leak_guard`, `repeated_turn`)",
+    ),
+    Column(
+        "user_decision", pa.string(),
+        "what the user said when it ended the dialogue: `accept` (its accept marker) | `decline` "
+        "(its end marker); null where it did not end it",
+        nullable=True,
+    ),
     Column("termination_reason", pa.string(), "why the conversation ended"),
     Column(
         "leak_guard_rejections", pa.int32(),

@@ -47,7 +47,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         folds=params.evaluation.realism_folds,
         max_per_class=params.evaluation.realism_max_per_class,
         seed=params.seed,
-        end_marker=params.preprocess.end_marker,
+        markers=(params.preprocess.end_marker, params.preprocess.accept_marker),
     )
     items = catalog_items(root / CATALOG)
     evaluation = params.evaluation
@@ -60,7 +60,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         folds=params.evaluation.realism_folds,
         max_per_class=params.evaluation.realism_max_per_class,
         seed=params.seed,
-        end_marker=params.preprocess.end_marker,
+        markers=(params.preprocess.end_marker, params.preprocess.accept_marker),
         turn_realism=turn_realism,
     )
     results = with_intervals(

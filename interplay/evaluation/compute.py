@@ -7,8 +7,10 @@ Which metrics apply to the real test dialogues (documented in the report):
   (dialogues without a profile are left out). Real recall is high by construction, since the
   targets *are* the items the real recommender suggested and the seeker liked: it is a ceiling,
   not a competitor;
-- ``success_rate``, ``match_score``, ``half_match_rate``, ``outcome_*``: no (real dialogues have no
-  outcome / accepted item);
+- ``success_rate``: the share of real seekers who accepted a recommendation by the corpus's labels
+  (ReDial's questionnaire), the reference for the simulated user's decision;
+- ``ended_after_recommendation_rate``, ``match_score``, ``half_match_rate``, ``outcome_*``: no (real
+  dialogues have no simulated ending / accepted item);
 - ``realism_auc``, ``turn_realism_auc_*``: no (the real dialogues are the reference the
   classifiers separate from; see :mod:`.realism`).
 
@@ -38,6 +40,7 @@ from interplay.evaluation.intervals import (
     rounded,
 )
 from interplay.evaluation.realism import TurnRealism, dialogue_text, realism_auc, role_turns, turn_realism
+from interplay.text.end_marker import DEFAULT_MARKERS
 
 Row = Mapping[str, Any]
 
@@ -83,6 +86,9 @@ def metric_functions(
     }
     if generated:
         functions["success_rate"] = metrics.success_rate
+        functions["ended_after_recommendation_rate"] = metrics.ended_after_recommendation_rate
+    else:
+        functions["success_rate"] = metrics.real_acceptance_rate
     for k in k_values:
         functions[f"recall@{k}"] = partial(metrics.recall_at_k, k=k)
     if generated and items is not None:
@@ -125,8 +131,8 @@ def system_metrics(
 ) -> dict[str, Value]:
     """Every key of :func:`interplay.dialogue.metrics.metric_keys`, in that order, for one system.
 
-    A metric that does not apply (``success_rate``, ``match_score``, outcome counts and realism of
-    the real dialogues) or has no data (``match_score`` without an accepted dialogue or without a
+    A metric that does not apply (``match_score``, outcome counts and realism of the real
+    dialogues) or has no data (``match_score`` without an accepted dialogue or without a
     catalog, i.e. ``items`` None; ``recall@k`` without targets; a realism AUC when a class is too
     small) is None, never NaN and never left out. ``realism`` is the dialogue-level AUC,
     ``turn_realism`` role -> turn-level AUC (see :mod:`.realism`).
@@ -156,17 +162,17 @@ def turn_realism_by_system(
     folds: int = 5,
     max_per_class: int | None = 2000,
     seed: int = 13,
-    end_marker: str = "[END]",
+    markers: Sequence[str] = DEFAULT_MARKERS,
 ) -> dict[str, dict[str, TurnRealism]]:
     """``system -> role -> turn-level classifier`` for each generated system present, against the
     real test turns of the same role (see :func:`.realism.turn_realism`)."""
     real_rows = systems.get("real") or []
-    real = {role: role_turns(real_rows, role, end_marker) for role in metrics.ROLES}
+    real = {role: role_turns(real_rows, role, markers) for role in metrics.ROLES}
     return {
         name: {
             role: turn_realism(
                 real[role],
-                role_turns(systems[name], role, end_marker),
+                role_turns(systems[name], role, markers),
                 folds=folds,
                 seed=seed,
                 max_per_class=max_per_class,
@@ -187,7 +193,7 @@ def evaluate_systems(
     folds: int = 5,
     max_per_class: int | None = 2000,
     seed: int = 13,
-    end_marker: str = "[END]",
+    markers: Sequence[str] = DEFAULT_MARKERS,
     turn_realism: Mapping[str, Mapping[str, TurnRealism]] | None = None,
 ) -> dict[str, dict[str, Value]]:
     """``system -> metrics`` for the systems present, in :data:`SYSTEMS` order; every system has
@@ -197,10 +203,10 @@ def evaluate_systems(
     (the report shows its features), computed here otherwise."""
     if turn_realism is None:
         turn_realism = turn_realism_by_system(
-            systems, folds=folds, max_per_class=max_per_class, seed=seed, end_marker=end_marker
+            systems, folds=folds, max_per_class=max_per_class, seed=seed, markers=markers
         )
     real_rows = systems.get("real") or []
-    real_texts = _sample([dialogue_text(r, end_marker) for r in real_rows], max_per_class, seed)
+    real_texts = _sample([dialogue_text(r, markers) for r in real_rows], max_per_class, seed)
     results: dict[str, dict[str, Value]] = {}
     for name in SYSTEMS:
         if name not in systems:
@@ -209,7 +215,7 @@ def evaluate_systems(
         generated = name != "real"
         realism = None
         if generated:
-            texts = _sample([dialogue_text(r, end_marker) for r in rows], max_per_class, seed)
+            texts = _sample([dialogue_text(r, markers) for r in rows], max_per_class, seed)
             realism = realism_auc(real_texts, texts, folds=folds, seed=seed)
         results[name] = system_metrics(
             rows,

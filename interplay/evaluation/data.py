@@ -32,7 +32,9 @@ def real_test_rows(dialogues: Path, profiles: Path | None) -> list[dict[str, Any
     """Real test dialogues, each with the targets of its own seed profile (if it has one)."""
     rows = [
         r
-        for r in read_parquet_rows(dialogues, ["dialogue_id", "source", "split", "messages", "item_mentions"])
+        for r in read_parquet_rows(
+            dialogues, ["dialogue_id", "source", "split", "messages", "item_mentions", "seeker_accepted"]
+        )
         if r.get("split") == "test"
     ]
     by_dialogue: dict[str, dict[str, Any]] = {}

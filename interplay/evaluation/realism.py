@@ -22,7 +22,7 @@ Rules of the turn level, each for a reason:
   titles;
 - turns empty after stripping control text are left out (nothing to classify).
 
-Control text is never evidence: the end marker (any spelling, :mod:`interplay.text.end_marker`) and
+Control text is never evidence: the user's markers (any spelling, :mod:`interplay.text.end_marker`) and
 grounding notes (``[Candidates: …]``, ``[About …]``, ``[For you: …]``, :mod:`interplay.grounding.notes`) are stripped
 from every text first. Notes are kept out of published messages already; the stripping is the
 defence for a row that still has one, since real dialogues never do and it would give a generated
@@ -39,7 +39,7 @@ from typing import Any
 
 from interplay.dialogue.metrics import messages_of
 from interplay.grounding.notes import NOTE_PATTERN
-from interplay.text.end_marker import strip_marker
+from interplay.text.end_marker import DEFAULT_MARKERS, strip_all
 
 Row = Mapping[str, Any]
 
@@ -47,17 +47,16 @@ Row = Mapping[str, Any]
 TOP_FEATURES = 5
 
 
-def control_free(text: str, end_marker: str = "[END]") -> str:
-    """``text`` without grounding notes and the end marker, whitespace collapsed."""
-    without_notes = NOTE_PATTERN.sub(" ", text)
-    return strip_marker(without_notes, end_marker)[0]
+def control_free(text: str, markers: Sequence[str] = DEFAULT_MARKERS) -> str:
+    """``text`` without grounding notes and the user's markers, whitespace collapsed."""
+    return strip_all(NOTE_PATTERN.sub(" ", text), markers)
 
 
-def dialogue_text(row: Row, end_marker: str = "[END]") -> str:
+def dialogue_text(row: Row, markers: Sequence[str] = DEFAULT_MARKERS) -> str:
     """One text per dialogue for the dialogue-level classifier: ``role: content`` lines, control
     text stripped."""
     return "\n".join(
-        f"{m.get('role')}: {control_free(m.get('content') or '', end_marker)}" for m in messages_of(row)
+        f"{m.get('role')}: {control_free(m.get('content') or '', markers)}" for m in messages_of(row)
     )
 
 
@@ -69,7 +68,7 @@ class Turn:
     text: str
 
 
-def role_turns(rows: Iterable[Row], role: str, end_marker: str = "[END]") -> list[Turn]:
+def role_turns(rows: Iterable[Row], role: str, markers: Sequence[str] = DEFAULT_MARKERS) -> list[Turn]:
     """Every non-empty control-free turn of ``role``, with its dialogue id (row index without)."""
     turns = []
     for index, row in enumerate(rows):
@@ -77,7 +76,7 @@ def role_turns(rows: Iterable[Row], role: str, end_marker: str = "[END]") -> lis
         for message in messages_of(row):
             if message.get("role") != role:
                 continue
-            text = control_free(message.get("content") or "", end_marker)
+            text = control_free(message.get("content") or "", markers)
             if text:
                 turns.append(Turn(dialogue, text))
     return turns

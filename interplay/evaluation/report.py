@@ -32,6 +32,7 @@ TABLES: tuple[str, ...] = ("results", "behaviour")
 _COLUMNS: dict[str, tuple[str, int, str]] = {
     "num_dialogues": ("N", 0, "results"),
     "success_rate": ("Succ. ↑", 3, "results"),
+    "ended_after_recommendation_rate": ("Ended after rec.", 3, "behaviour"),
     "match_score": ("Match ↑", 3, "results"),
     "half_match_rate": ("Match≥½ ↑", 3, "results"),
     "leakage_rate": ("Leak ↓", 3, "results"),
@@ -138,7 +139,10 @@ def render_markdown(
         "",
         results_table(results, k_values),
         "",
-        "Succ.: share of dialogues the user ended by accepting a recommended item. "
+        "Succ.: share of dialogues the user ended by accepting a recommended item: it wrote its "
+        "accept marker (its decision, learned from the real seekers' labels) after a recommendation "
+        "linked to the catalog; for the real dialogues, the share of seekers who accepted a "
+        "recommendation by the corpus's labels (ReDial: liked a suggested movie they had not seen). "
         f"R@k: share of dialogues where a target item is among the first k distinct items the "
         "recommender named. Match: over dialogues with an accepted item, the mean share of target "
         "attribute fields (genres, decade, directors, actors; those the target has) the accepted "
@@ -159,8 +163,8 @@ def render_markdown(
         "dialogue, R@k without targets, an AUC without two texts and two dialogues of each class); "
         "`null` in `reports/metrics.json`.",
         "",
-        "On the real test dialogues, success rate, match scores, outcomes and the AUCs do not apply "
-        "(no outcome, no accepted item; they are the classifiers' reference). Their recall@k and "
+        "On the real test dialogues, match scores, outcomes and the AUCs do not apply (no simulated "
+        "ending, no accepted item; they are the classifiers' reference). Their recall@k and "
         "leakage use the seed profile of the same dialogue (those without a profile are left out: "
         f"{_profiled(results)}); since the targets are the items the real recommender suggested "
         "and the seeker liked, real recall is a ceiling by construction, not a competitor.",
@@ -174,10 +178,13 @@ def render_markdown(
         "Turns: messages per dialogue. Words/turn: whitespace-separated words. Dist-n: unique / all "
         "word n-grams (lowercased tokens, within turns) per role (U: user, R: recommender). "
         "Guard rej./dlg: user turns the leak guard rejected (and resampled) per dialogue. "
+        "Ended after rec.: share of dialogues the user ended, with either marker, after a linked "
+        "recommendation (the old success rule, which read any such ending as acceptance). "
         "Accepted, Gave up, Max turns, Leak guard, Error: dialogues per outcome (accepted: the user "
-        "ended with the end marker after a linked recommendation; gave up: ended with it before "
-        "any; max turns: the turn limit came first; leak guard: the user kept naming a target and "
-        "the guard ended the dialogue; error: an empty, premature or repeated turn stopped it).",
+        "ended with its accept marker after a linked recommendation; gave up: it ended otherwise, "
+        "with its end marker or before anything linkable was recommended; max turns: the turn limit "
+        "came first; leak guard: the user kept naming a target and the guard ended the dialogue; "
+        "error: an empty, premature or repeated turn stopped it).",
     ]
     if any(interval_key(key) in values for values in results.values() for key in values):
         parts += ["", intervals_section(results, k_values, resampling)]

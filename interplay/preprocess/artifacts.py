@@ -30,6 +30,7 @@ def dialogues_table(result: PreprocessResult) -> pa.Table:
             "split": d.split,
             "messages": [asdict(m) for m in d.messages],
             "item_mentions": [asdict(m) for m in d.item_mentions],
+            "seeker_accepted": d.seeker_accepted,
         }
         for d in result.dialogues
     ]
@@ -108,6 +109,7 @@ def read_dialogues(path: Path, splits: tuple[str, ...] | None = None) -> list[Di
                 split=row["split"],
                 messages=tuple(Message(m["role"], m["content"]) for m in row["messages"]),
                 item_mentions=tuple(ItemMention(**m) for m in row["item_mentions"]),
+                seeker_accepted=row.get("seeker_accepted"),
             )
         )
     return dialogues

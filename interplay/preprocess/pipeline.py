@@ -203,10 +203,10 @@ def preprocess_corpus(
         if profile is not None:
             wish = asdict(profile.target_attributes)
             item_notes = training_item_notes(dialogue, grounder, wish) if grounder else None
-            example = user_example(dialogue, profile, pre.end_marker, item_notes)
+            example = user_example(dialogue, profile, pre.end_marker, pre.accept_marker, item_notes)
             if example is not None:
                 sft["user"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
-            for example in script_examples(dialogue, profile, pre.end_marker):
+            for example in script_examples(dialogue, profile, pre.end_marker, pre.accept_marker):
                 sft["script"][dialogue.split].append(SftRow(dialogue.dialogue_id, example))
         example = recommender_example(dialogue, notes)
         if example is not None:

@@ -25,25 +25,27 @@ from interplay.simulation.engine import RolePlayer
 from interplay.text import prompts
 
 
-def script_system_prompt(profile: Profile, role: Role, end_marker: str) -> str:
+def script_system_prompt(profile: Profile, role: Role, end_marker: str, accept_marker: str) -> str:
     """Each side's instructions, both naming the target (:func:`interplay.text.prompts.script_system_prompt`)."""
     return prompts.script_system_prompt(
-        role, profile.preference_summary, profile.target_attributes_text, profile.target_titles, end_marker
+        role, profile.preference_summary, profile.target_attributes_text, profile.target_titles,
+        end_marker, accept_marker,
     )
 
 
-def script_view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatMessage]:
+def script_view(conversation: Conversation, role: Role, end_marker: str, accept_marker: str) -> list[ChatMessage]:
     """The writer's prompt for ``role``'s next message: instructions naming the target, then the chat."""
-    return role_view(conversation.messages, role, script_system_prompt(conversation.profile, role, end_marker))
+    system = script_system_prompt(conversation.profile, role, end_marker, accept_marker)
+    return role_view(conversation.messages, role, system)
 
 
-def script_players(players: dict[Role, RolePlayer], end_marker: str) -> dict[Role, RolePlayer]:
+def script_players(players: dict[Role, RolePlayer], end_marker: str, accept_marker: str) -> dict[Role, RolePlayer]:
     """Each side's player (one writer: the same model and adapter, each side's own sampling) with
     the script view, told the target."""
     return {
         role: RolePlayer(
             player.generator, player.adapter, player.sampling,
-            view=partial(script_view, role=role, end_marker=end_marker),
+            view=partial(script_view, role=role, end_marker=end_marker, accept_marker=accept_marker),
         )
         for role, player in players.items()
     }

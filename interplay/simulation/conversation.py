@@ -15,7 +15,7 @@ from interplay.grounding.notes import Grounder, strip_notes, user_note
 from interplay.grounding.retriever import Said
 from interplay.preprocess.profiles import Profile
 from interplay.simulation.linking import link_titles
-from interplay.text.end_marker import strip_marker
+from interplay.text.end_marker import ACCEPT_MARKER, Decision, strip_markers
 from interplay.text.prompts import RECOMMENDER_SYSTEM_PROMPT, user_system_prompt
 from interplay.text.titles import TitleIndex, names_title, normalize_text
 
@@ -36,6 +36,9 @@ class Conversation:
     recommended_item_ids: list[str] = field(default_factory=list)
     termination_reason: str | None = None
     ended_with_marker_item: str | None = None
+    #: What the user said when it ended the conversation: the accept marker (``accept``) or the end
+    #: marker (``decline``); None while it has not ended it.
+    user_decision: Decision | None = None
     #: Turn -> control note the *other* role sees after that message (grounding only): a user
     #: turn's candidate note (for the recommender), a recommender turn's item note (for the user).
     notes: dict[int, str] = field(default_factory=dict)
@@ -59,11 +62,13 @@ class Conversation:
         return "recommender" if self.messages[-1]["role"] == "user" else "user"
 
 
-def user_view(conversation: Conversation, end_marker: str) -> list[ChatMessage]:
+def user_view(conversation: Conversation, end_marker: str, accept_marker: str = ACCEPT_MARKER) -> list[ChatMessage]:
     """The profile's prompt and the conversation, with the facts of each item offered and what of
     the wish each has (:func:`interplay.dialogue.rows.role_view`, as in the training data)."""
     profile = conversation.profile
-    system = user_system_prompt(profile.preference_summary, profile.target_attributes_text, end_marker)
+    system = user_system_prompt(
+        profile.preference_summary, profile.target_attributes_text, end_marker, accept_marker
+    )
     turns = set(conversation.notes) | set(conversation.wish_notes)
     notes = {t: user_note(conversation.notes.get(t), conversation.wish_notes.get(t)) for t in turns}
     return role_view(conversation.messages, "user", system, notes)
@@ -125,16 +130,21 @@ def leaks_target(text: str, conversation: Conversation, threshold: float, index:
 ECHO_WORDS = 3
 
 
-def _clean(text: str, end_marker: str, role: Role) -> tuple[str, bool]:
-    """The turn without any spelling of the marker or any note-like text (which no role may read
-    as part of a message), and whether it ends the conversation (only the user ends it; a marker
-    the recommender writes is removed all the same)."""
-    content, marked = strip_marker(strip_notes(text), end_marker)
-    return content, marked and role == "user"
+def _clean(text: str, end_marker: str, accept_marker: str, role: Role) -> tuple[str, Decision | None]:
+    """The turn without any spelling of either marker or any note-like text (which no role may
+    read as part of a message), and the decision that ends the conversation, if any (only the user
+    ends it; a marker the recommender writes is removed all the same)."""
+    content, decision = strip_markers(strip_notes(text), end_marker, accept_marker)
+    return content, decision if role == "user" else None
 
 
 def turn_problem(
-    conversation: Conversation, text: str, end_marker: str, leak_threshold: float | None, index: TitleIndex | None = None
+    conversation: Conversation,
+    text: str,
+    end_marker: str,
+    leak_threshold: float | None,
+    index: TitleIndex | None = None,
+    accept_marker: str = ACCEPT_MARKER,
 ) -> str | None:
     """Why a generated turn cannot be used as it is (empty, a repeat, a leak), or None.
 
@@ -145,8 +155,8 @@ def turn_problem(
     ``leak_threshold`` None skips the leak check (a reference-dependent script may name its target).
     """
     role = conversation.next_role
-    content, ended = _clean(text, end_marker, role)
-    if not content:  # nothing said (a bare end marker included)
+    content, ended = _clean(text, end_marker, accept_marker, role)
+    if not content:  # nothing said (a bare marker included)
         return "empty_turn"
     if ended and not conversation.messages:  # a user who ends before anyone spoke has no dialogue
         return "premature_end"
@@ -169,6 +179,7 @@ def add_turn(
     max_turns: int,
     index: TitleIndex,
     link_cutoff: float,
+    accept_marker: str = ACCEPT_MARKER,
 ) -> None:
     """Append a generated turn and decide whether the conversation has ended, and why.
 
@@ -176,8 +187,10 @@ def add_turn(
     such turns again a few times before it gets here).
     """
     role = conversation.next_role
-    content, ended = _clean(text, end_marker, role)
-    problem = turn_problem(conversation, text, end_marker, leak_threshold=None)  # leaks: the engine's job
+    content, ended = _clean(text, end_marker, accept_marker, role)
+    problem = turn_problem(  # leaks: the engine's job
+        conversation, text, end_marker, leak_threshold=None, accept_marker=accept_marker
+    )
     if problem is not None:
         conversation.termination_reason = problem
         return
@@ -192,19 +205,22 @@ def add_turn(
                 conversation.ended_with_marker_item = item_id
     if ended:
         conversation.termination_reason = "end_marker"
+        conversation.user_decision = ended
     elif len(conversation.messages) >= max_turns:
         conversation.termination_reason = "max_turns"
 
 
 def outcome(conversation: Conversation) -> tuple[str, str | None]:
-    """``(outcome, accepted_item_id)``; accepted needs the marker after a linked recommendation.
+    """``(outcome, accepted_item_id)``: accepted is the user's decision, the accept marker, after a
+    recommendation linked to the catalog; any other ending by the user is ``gave_up`` (the end
+    marker, or the accept marker when nothing linkable had been recommended).
 
-    The accepted item is the recommended title the user named when ending, else the most recent
+    The accepted item is the recommended title the user named when accepting, else the most recent
     recommendation before the end.
     """
     reason = conversation.termination_reason
     if reason == "end_marker":
-        if conversation.recommended_item_ids:
+        if conversation.user_decision == "accept" and conversation.recommended_item_ids:
             accepted = conversation.ended_with_marker_item
             if accepted is None:
                 recommended = [m for m in conversation.mentions if m["role"] == "recommender"]

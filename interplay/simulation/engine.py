@@ -37,6 +37,7 @@ from interplay.simulation.conversation import (
 )
 from interplay.simulation.prefix_cache import PrefixCache
 from interplay.simulation.repetition import ReplyRepetition
+from interplay.text.end_marker import ACCEPT_MARKER
 from interplay.text.titles import TitleIndex
 from interplay.training.chat import truncate_messages
 
@@ -155,6 +156,7 @@ class EngineSettings:
     batch_size: int
     max_turns: int
     end_marker: str
+    accept_marker: str = ACCEPT_MARKER
     link_cutoff: float = 90.0
     leak_threshold: float | None = 90.0  # None: user turns naming a target are kept
     #: Candidate and item notes (``simulation.grounding: catalog``); None: the conversation alone.
@@ -168,9 +170,9 @@ class EngineStats:
     retries: int = 0
 
 
-def _view(conversation: Conversation, role: Role, end_marker: str) -> list[ChatMessage]:
+def _view(conversation: Conversation, role: Role, settings: EngineSettings) -> list[ChatMessage]:
     if role == "user":
-        return user_view(conversation, end_marker)
+        return user_view(conversation, settings.end_marker, settings.accept_marker)
     return recommender_view(conversation.messages, conversation.notes)
 
 
@@ -221,7 +223,7 @@ def run_conversations(
                 continue
             player = players[role]
             texts, tokens = player.generator.generate(
-                [player.view(c) if player.view else _view(c, role, settings.end_marker) for c in group],
+                [player.view(c) if player.view else _view(c, role, settings) for c in group],
                 player.sampling,
                 player.adapter,
                 keys=[(id(c), role) for c in group],
@@ -247,7 +249,9 @@ def _take_turn(
     retries: dict[int, int], stats: EngineStats,
 ) -> None:
     """Append a usable turn, or leave the conversation waiting to be resampled, or end it."""
-    problem = turn_problem(conversation, text, settings.end_marker, settings.leak_threshold, index)
+    problem = turn_problem(
+        conversation, text, settings.end_marker, settings.leak_threshold, index, settings.accept_marker
+    )
     if problem == "leak_guard":
         conversation.leak_guard_rejections = (conversation.leak_guard_rejections or 0) + 1
     key = id(conversation)
@@ -263,6 +267,7 @@ def _take_turn(
         conversation,
         text,
         end_marker=settings.end_marker,
+        accept_marker=settings.accept_marker,
         max_turns=settings.max_turns,
         index=index,
         link_cutoff=settings.link_cutoff,

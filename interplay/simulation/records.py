@@ -68,6 +68,7 @@ def dialogue_row(
         "recommended_item_ids": list(conversation.recommended_item_ids),
         "accepted_item_id": accepted,
         "outcome": result,
+        "user_decision": conversation.user_decision,
         "termination_reason": conversation.termination_reason or "error",
         "leak_guard_rejections": conversation.leak_guard_rejections,
         "num_turns": len(conversation.messages),

@@ -116,5 +116,5 @@ def load_players(params: Params, root: Path, variant: Variant) -> Players:
     for generator in generators.values():
         generator.model = place_for_inference(generator.model, settings.precision)
     if variant == "reference_dependent":  # one writer, the script adapter, plays both sides
-        players = script_players(players, params.preprocess.end_marker)
+        players = script_players(players, params.preprocess.end_marker, params.preprocess.accept_marker)
     return Players(players, model_identities(params, root, variant))

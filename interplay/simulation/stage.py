@@ -52,6 +52,7 @@ def params_hash(params: Params, variant: str) -> str:
             "simulation": params.simulation.model_dump(exclude=_not_deciding(variant)),
             "retriever": params.retriever.model_dump() if variant == "interplay" else None,
             "end_marker": params.preprocess.end_marker,
+            "accept_marker": params.preprocess.accept_marker,
             "match": params.preprocess.title_match_threshold,
         }
     )
@@ -89,6 +90,7 @@ def engine_settings(params: Params, variant: Variant, root: Path | None = None) 
         batch_size=params.simulation.batch_size,
         max_turns=params.simulation.max_turns,
         end_marker=params.preprocess.end_marker,
+        accept_marker=params.preprocess.accept_marker,
         link_cutoff=params.preprocess.title_match_threshold,
         leak_threshold=None if variant == "reference_dependent" else params.preprocess.title_match_threshold,
     )

@@ -17,22 +17,30 @@ RECOMMENDER_SYSTEM_PROMPT = (
 )
 
 
-def user_system_prompt(preference_summary: str, target_attributes_text: str, end_marker: str) -> str:
-    """Role instructions + the seeker's preference summary + what they are looking for."""
+def user_system_prompt(
+    preference_summary: str, target_attributes_text: str, end_marker: str, accept_marker: str
+) -> str:
+    """Role instructions + the seeker's preference summary + what they are looking for. The two
+    markers are the user's decision (:mod:`interplay.text.end_marker`)."""
     return (
         "You are a person chatting with a movie recommender because you are looking for a movie "
         "to watch. Speak casually and briefly, in the first person, as yourself. Share your taste "
         "when asked, react honestly to each suggestion, and never name the title of the movie you "
         "are looking for: you do not know it, you only know what kind of movie you want. "
-        f"When you accept a suggestion, or decide to give up, say goodbye and end your message "
-        f"with {end_marker}.\n\n"
+        f"When you accept a suggestion, say goodbye and end your message with {accept_marker}; "
+        f"when you decide to leave without one, say goodbye and end it with {end_marker}.\n\n"
         f"About you: {preference_summary}\n\n"
         f"What you are looking for: {target_attributes_text}"
     )
 
 
 def script_system_prompt(
-    role: str, preference_summary: str, target_attributes_text: str, target_titles: Sequence[str], end_marker: str
+    role: str,
+    preference_summary: str,
+    target_attributes_text: str,
+    target_titles: Sequence[str],
+    end_marker: str,
+    accept_marker: str,
 ) -> str:
     """The reference-dependent writer's instructions for ``role``'s next message; both sides are
     told the (first) target title, which is what makes the baseline reference-dependent. Shared by
@@ -43,7 +51,8 @@ def script_system_prompt(
             "You are a person chatting with a movie recommender to find a movie to watch. "
             f"{preference_summary} You are looking for: {target_attributes_text} "
             f"The movie you will end up with is {target_title}: when the recommender suggests it, accept it "
-            f"and say goodbye, ending that message with {end_marker}. Write only your next message."
+            f"and say goodbye, ending that message with {accept_marker} (or, if you leave without a "
+            f"movie, with {end_marker}). Write only your next message."
         )
     return (
         "You are a movie recommender chatting with a person who is looking for a movie. Ask about "

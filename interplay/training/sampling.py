@@ -30,6 +30,7 @@ def sample_points(
     profiles: Sequence[dict[str, Any]],
     dialogues: dict[str, list[dict[str, str]]],
     end_marker: str,
+    accept_marker: str,
     turns_per_profile: int = 2,
     notes: dict[str, dict[int, str]] | None = None,
 ) -> list[SamplePoint]:
@@ -42,7 +43,7 @@ def sample_points(
             continue
         if role == "user":
             system = user_system_prompt(
-                profile["preference_summary"], profile["target_attributes_text"], end_marker
+                profile["preference_summary"], profile["target_attributes_text"], end_marker, accept_marker
             )
         else:
             system = RECOMMENDER_SYSTEM_PROMPT

@@ -343,7 +343,7 @@ def validate_rows(
     *,
     max_turns: int,
     threshold: float = 90.0,
-    end_marker: str = "[END]",
+    markers: Sequence[str] = ("[END]", "[ACCEPT]"),
     gated: bool = True,
     path: str = "",
 ) -> DatasetReport:
@@ -353,7 +353,7 @@ def validate_rows(
     bigrams = bigram_table(turns)
     specs = [
         (dialogue_suite(params, max_turns=max_turns, source=dataset, leakage_critical=dataset == GATED), dialogues),
-        (turn_suite(params, end_marker), turns),
+        (turn_suite(params, markers), turns),
         (bigram_suite(params), bigrams),
     ]
     outcomes: list[ExpectationOutcome] = []
@@ -387,7 +387,7 @@ def validate_datasets(
             params.validation,
             max_turns=params.simulation.max_turns,
             threshold=params.preprocess.title_match_threshold,
-            end_marker=params.preprocess.end_marker,
+            markers=(params.preprocess.end_marker, params.preprocess.accept_marker),
             gated=name in gated,
             path=path,
         )

@@ -7,6 +7,7 @@ a gated dataset (the Interplay dialogues); ``warning`` ones are reported only. E
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import great_expectations.expectations as gxe
@@ -159,6 +160,12 @@ def dialogue_suite(
             column="accepted_has_item",
             value_set=[True],
         ),
+        _critical(
+            gxe.ExpectColumnValuesToBeInSet,
+            "an accepted dialogue is one the user accepted (it wrote its accept marker)",
+            column="accepted_by_user",
+            value_set=[True],
+        ),
         _warning(
             gxe.ExpectColumnMeanToBeBetween,
             f"success rate >= {params.min_success_rate}",
@@ -169,7 +176,7 @@ def dialogue_suite(
     return SuiteSpec("dialogues", exps)
 
 
-def turn_suite(params: ValidationParams, end_marker: str = "[END]") -> SuiteSpec:
+def turn_suite(params: ValidationParams, markers: Sequence[str] = ("[END]", "[ACCEPT]")) -> SuiteSpec:
     """Expectations on the turn-level table."""
     exps = [
         _critical(gxe.ExpectColumnValuesToNotBeNull, "no null turn", column="content"),
@@ -182,9 +189,9 @@ def turn_suite(params: ValidationParams, end_marker: str = "[END]") -> SuiteSpec
         ),
         _critical(
             gxe.ExpectColumnValuesToNotMatchRegex,
-            f"no turn still holds the end marker {end_marker} (in any case or spacing)",
+            f"no turn still holds a marker ({', '.join(markers)}; in any case or spacing)",
             column="content",
-            regex=regex_for_validation(end_marker),
+            regex=regex_for_validation(*markers),
         ),
         _critical(
             gxe.ExpectColumnValuesToNotMatchRegex,

@@ -145,6 +145,7 @@ def dialogue_table(rows: Sequence[Mapping[str, Any]], threshold: float = 90.0) -
         "accepted_has_item": [
             r.get("outcome") != "accepted" or r.get("accepted_item_id") is not None for r in rows
         ],
+        "accepted_by_user": [r.get("outcome") != "accepted" or r.get("user_decision") == "accept" for r in rows],
         "leaked": [_leaked(r, threshold) for r in rows],
         "is_accepted": [float(r.get("outcome") == "accepted") for r in rows],
     }

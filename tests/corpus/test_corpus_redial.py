@@ -90,6 +90,28 @@ def test_targets_liked_and_disliked_follow_the_questionnaire(dialogues: dict[str
     assert first.disliked_item_ids == ()
 
 
+@pytest.mark.parametrize(
+    ("answer", "accepted"),
+    [
+        ({"suggested": 1, "seen": 0, "liked": 1}, True),  # liked a suggestion they had not seen
+        ({"suggested": 1, "seen": 2, "liked": 1}, True),  # ... or did not say they had
+        ({"suggested": 1, "seen": 1, "liked": 1}, False),  # agreed about one already seen: no movie taken
+        ({"suggested": 1, "seen": 0, "liked": 0}, False),  # turned it down
+    ],
+)
+def test_the_seekers_decision_comes_from_the_questionnaire(catalog: Catalog, answer: dict, accepted: bool) -> None:
+    record = _record(initiatorQuestions={"111776": {"suggested": 0, "seen": 1, "liked": 1}, "151656": answer})
+    assert parse_record(record, catalog, "x.jsonl", 1).seeker_accepted is accepted
+    no_answers = parse_record(_record(initiatorQuestions=[]), catalog, "x.jsonl", 1)
+    assert no_answers.seeker_accepted is None  # no questionnaire: no decision, not a refusal
+
+
+def test_real_seekers_accept_in_most_but_not_all_dialogues(dialogues: dict[str, list]) -> None:
+    read = [d for d in dialogues["train_sample_1000.jsonl"] if isinstance(d, Dialogue)]
+    decisions = Counter(d.seeker_accepted for d in read)
+    assert 0.5 < decisions[True] / len(read) < 0.8 and decisions[False] > 200
+
+
 def test_recommender_answers_stand_in_when_the_seekers_are_missing(catalog: Catalog) -> None:
     record = _record(
         initiatorQuestions=[],

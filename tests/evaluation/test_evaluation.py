@@ -148,7 +148,9 @@ def test_behaviour_table_counts_outcomes(workspace: Path) -> None:
     behaviour = _tables(text)[1]
     assert text.index("## Behaviour") < text.index(behaviour[0])
     assert behaviour[0].endswith("| Guard rej./dlg | Accepted | Gave up | Max turns | Leak guard | Error |")
-    assert behaviour[-1].startswith("| Interplay (ours) | 4 | 4.0 |")
+    # The old success rule, kept under its own name: 2 accepted + 1 declined after a recommendation.
+    assert "| Ended after rec. |" in behaviour[0]
+    assert behaviour[-1].startswith("| Interplay (ours) | 4 | 0.750 | 4.0 |")
     assert behaviour[-1].endswith("| 0.00 | 2 | 1 | 1 | 0 | 0 |")
     assert behaviour[2].endswith("| – | – | – | – | – | – |")  # real dialogues: no outcome, no guard
     assert behaviour[3].endswith("| 4 | 0 | 0 |")  # zero-shot: all at max_turns

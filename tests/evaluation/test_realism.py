@@ -16,7 +16,7 @@ def test_control_free_strips_notes_and_every_marker_spelling() -> None:
     text = "Try Up (2009)!\n[Candidates: Up (2009): animation | [REC] (2007): horror] [About Up (2009): animation; 2000s]"
     assert control_free(text) == "Try Up (2009)!"
     assert control_free("Thanks, bye [ End ]") == "Thanks, bye"
-    assert control_free("Done <stop>", end_marker="<STOP>") == "Done"
+    assert control_free("Done <stop>", markers=("<STOP>",)) == "Done"
     assert control_free("I [really] mean it [END]") == "I [really] mean it"  # other brackets stay
     assert control_free("[END]") == ""
 

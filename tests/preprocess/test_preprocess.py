@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 from pathlib import Path
 
@@ -72,18 +74,24 @@ def test_no_target_title_in_any_summary_or_attribute_text(redial: PreprocessResu
 
 
 def test_sft_sets_train_each_role_on_its_own_turns(redial: PreprocessResult) -> None:
-    end = Params().preprocess.end_marker
+    end, accept = Params().preprocess.end_marker, Params().preprocess.accept_marker
     profiles = {p.dialogue_id: p for p in redial.profiles}
+    decided = {d.dialogue_id: d.seeker_accepted for d in redial.dialogues}
+    closings = Counter[str]()
     for row in redial.sft["user"]["train"]:
         system, *turns = row.messages
         profile = profiles[row.dialogue_id]
         assert system["role"] == "system" and profile.preference_summary in system["content"]
-        assert turns[-1]["role"] == "assistant" and turns[-1]["content"].endswith(end)
-        assert not any(t["content"].endswith(end) for t in turns[:-1])
+        # The seeker's last turn carries their decision, from the corpus's labels.
+        marker = accept if decided[row.dialogue_id] else end
+        assert turns[-1]["role"] == "assistant" and turns[-1]["content"].endswith(f" {marker}")
+        assert not any(t["content"].endswith((end, accept)) for t in turns[:-1])
+        closings[marker] += 1
+    assert closings[accept] > 0 and closings[end] > 0  # both decisions are learned
     for row in redial.sft["recommender"]["validation"]:
         assert row.messages[0] == {"role": "system", "content": RECOMMENDER_SYSTEM_PROMPT}
         assert row.messages[-1]["role"] == "assistant"
-        assert not any(end in m["content"] for m in row.messages)
+        assert not any(end in m["content"] or accept in m["content"] for m in row.messages)
     test_ids = {d.dialogue_id for d in redial.dialogues if d.split == "test"}
     sft_ids = {r.dialogue_id for role in redial.sft.values() for rows in role.values() for r in rows}
     assert not sft_ids & test_ids
@@ -92,7 +100,7 @@ def test_sft_sets_train_each_role_on_its_own_turns(redial: PreprocessResult) -> 
 def test_script_writer_learns_both_sides_told_the_target(redial: PreprocessResult) -> None:
     """The trained reference-dependent baseline: each profiled train dialogue, from each side, under
     instructions naming its first target title; only the seeker's side ends with the marker."""
-    end = Params().preprocess.end_marker
+    markers = (Params().preprocess.end_marker, Params().preprocess.accept_marker)
     profiles = {p.dialogue_id: p for p in redial.profiles}
     rows = redial.sft["script"]["train"]
     assert len(rows) > len(redial.sft["user"]["train"])  # both sides of (nearly) each dialogue
@@ -104,7 +112,7 @@ def test_script_writer_learns_both_sides_told_the_target(redial: PreprocessResul
         side = "user" if system["content"].startswith("You are a person") else "recommender"
         sides[side] += 1
         assert turns[-1]["role"] == "assistant"
-        assert turns[-1]["content"].endswith(end) == (side == "user")
+        assert turns[-1]["content"].endswith(markers) == (side == "user")
     assert sides["user"] > 0 and sides["recommender"] > 0
 
 

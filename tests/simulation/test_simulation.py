@@ -83,19 +83,33 @@ def test_linking_finds_titles_with_and_without_year() -> None:
     assert link_titles("zebra quest is fun", INDEX) == []
 
 
-def test_turns_end_on_marker_and_outcome_needs_a_recommendation() -> None:
+def test_acceptance_is_the_users_marker_after_a_recommendation() -> None:
+    kw = dict(end_marker="[END]", accept_marker="[ACCEPT]", max_turns=10, index=INDEX, link_cutoff=90)
     conv = Conversation(profile=profile(1), opening_role="recommender")
-    kw = dict(end_marker="[END]", max_turns=10, index=INDEX, link_cutoff=90)
     add_turn(conv, "Try Zebra Quest (1999)!", **kw)
-    add_turn(conv, "Great, I will watch it. Bye [END]", **kw)
-    assert conv.termination_reason == "end_marker"
+    add_turn(conv, "Great, I will watch it. Bye [Accept]", **kw)
+    assert conv.termination_reason == "end_marker" and conv.user_decision == "accept"
     assert outcome(conv) == ("accepted", "1")
     assert conv.messages[-1]["content"] == "Great, I will watch it. Bye"
+
+    # Ending with the end marker after a recommendation is a refusal, not an acceptance (the old
+    # rule counted it as accepted: "No I haven't watched it either. Bye [END]").
+    declined = Conversation(profile=profile(2), opening_role="recommender")
+    add_turn(declined, "Try Zebra Quest (1999)!", **kw)
+    add_turn(declined, "No, I have no idea about that one. Thanks anyway [END]", **kw)
+    assert declined.user_decision == "decline"
+    assert outcome(declined) == ("gave_up", None)
 
     gave_up = Conversation(profile=profile(2), opening_role="recommender")
     add_turn(gave_up, "What kind of movies do you like?", **kw)
     add_turn(gave_up, "Nothing for me, bye [END]", **kw)
     assert outcome(gave_up) == ("gave_up", None)
+
+    # Accepting when nothing linkable was recommended names no item: not a success.
+    nothing = Conversation(profile=profile(3), opening_role="recommender")
+    add_turn(nothing, "What kind of movies do you like?", **kw)
+    add_turn(nothing, "Sounds good, I will take it [ACCEPT]", **kw)
+    assert outcome(nothing) == ("gave_up", None)
 
     greeting = Conversation(profile=profile(3), opening_role="user")
     add_turn(greeting, "Hello!", **kw)

@@ -90,7 +90,7 @@ def test_the_script_writer_knows_the_target_on_both_sides() -> None:
     conversation.messages.append({"role": "user", "content": "Hi, I want a comedy"})
     title = _profiles(1)[0]["target_titles"][0]
     for role in ("user", "recommender"):
-        view = script_view(conversation, role, end_marker="[END]")
+        view = script_view(conversation, role, end_marker="[END]", accept_marker="[ACCEPT]")
         assert title in view[0]["content"]  # reference-dependent by design
         assert view[1] == {"role": "assistant" if role == "user" else "user", "content": "Hi, I want a comedy"}
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from interplay.simulation.conversation import Conversation, add_turn
-from interplay.text.end_marker import has_marker, regex_for_validation, strip_marker
+from interplay.text.end_marker import has_marker, regex_for_validation, strip_marker, strip_markers
 from interplay.text.titles import TitleIndex
 
 
@@ -40,7 +42,17 @@ def test_a_recommender_marker_is_removed_but_does_not_end() -> None:
 
 
 def test_validation_regex_matches_what_the_rule_matches() -> None:
-    import re
-
     pattern = re.compile(regex_for_validation("[END]"))
     assert pattern.search("bye [ end ]") and not pattern.search("the end")
+
+
+def test_the_users_decision_is_the_marker_it_wrote_last() -> None:
+    assert strip_markers("I'll watch it, bye [ Accept ]", "[END]", "[ACCEPT]") == ("I'll watch it, bye", "accept")
+    assert strip_markers("Not for me. Bye [end]", "[END]", "[ACCEPT]") == ("Not for me. Bye", "decline")
+    assert strip_markers("[END] oh wait, I'll take it [ACCEPT]", "[END]", "[ACCEPT]")[1] == "accept"
+    assert strip_markers("Tell me more", "[END]", "[ACCEPT]") == ("Tell me more", None)
+
+
+def test_validation_regex_finds_either_marker() -> None:
+    pattern = re.compile(regex_for_validation("[END]", "[ACCEPT]"))
+    assert pattern.search("bye [accept]") and pattern.search("bye [ END ]") and not pattern.search("bye")

@@ -20,7 +20,7 @@ DIALOGUE = [
 
 
 def test_user_points_condition_on_the_profile() -> None:
-    points = sample_points("user", [PROFILE], {"d1": DIALOGUE}, "[END]")
+    points = sample_points("user", [PROFILE], {"d1": DIALOGUE}, "[END]", "[ACCEPT]")
     assert [p.turn for p in points] == [0, 2]
     system = points[0].conversation[0]
     assert system["role"] == "system" and "slapstick" in system["content"] and "[END]" in system["content"]
@@ -30,7 +30,7 @@ def test_user_points_condition_on_the_profile() -> None:
 
 
 def test_recommender_points_carry_no_profile() -> None:
-    points = sample_points("recommender", [PROFILE], {"d1": DIALOGUE}, "[END]")
+    points = sample_points("recommender", [PROFILE], {"d1": DIALOGUE}, "[END]", "[ACCEPT]")
     assert [p.turn for p in points] == [1, 3]
     assert points[0].conversation[0]["content"] == RECOMMENDER_SYSTEM_PROMPT
     assert points[0].conversation[-1]["role"] == "user"

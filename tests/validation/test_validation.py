@@ -123,7 +123,7 @@ def test_clean_dialogues_pass_without_warnings(reports) -> None:
         ("duplicated_id", "dialogue ids are unique", {"dialogue_id": "d1"}),
         (
             "marker_left",
-            "no turn still holds the end marker [END] (in any case or spacing)",
+            "no turn still holds a marker ([END], [ACCEPT]; in any case or spacing)",
             {"dialogue_id": "d2", "turn": 3},
         ),
         (

@@ -1,0 +1,135 @@
+"""Every figure of README.md and reports/*.md comes from an artifact of the same commit.
+
+The README is written by hand, so its figures that a JSON in ``reports/`` holds are listed here
+(:data:`README_FIGURES`) and checked against that JSON: regenerating a JSON without updating the
+README fails here, naming the figure. The pages a benchmark writes must equal what it renders from
+its committed JSON, benchmarks that state goals carry their verdicts, and the one JSON no CPU machine
+can regenerate names the commit and command that made it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+REPORTS = REPO / "reports"
+
+#: (what the README says, "{}" for each figure; the JSON in reports/; each figure's key path; format)
+README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
+    ("({} against {} GFLOP/s", "bench_simulation.json",
+     [("bf16", "matmul_gflops", "bfloat16"), ("bf16", "matmul_gflops", "float32")], "{:.0f}"),
+    ("the lock-step engine generated {}x as many tokens", "bench_simulation.json",
+     [("bf16", "bf16_over_fp32_engine")], "{}"),
+    ("fitted on the {} train dialogues of the default corpus", "bench_recommendation.json",
+     [("train_dialogues",)], "{:,}"),
+    ("Recall@1/10/50 {} / {} / {}", "bench_recommendation.json",
+     [("test", "params.yaml weights", k) for k in ("1", "10", "50")], "{:.3f}"),
+    ("popularity alone {} / {} / {}", "bench_recommendation.json",
+     [("test", "popularity alone", k) for k in ("1", "10", "50")], "{:.3f}"),
+    ("KBRD, trained on all 10k, {} / {} / {}", "bench_recommendation.json",
+     [("published", "KBRD", k) for k in ("1", "10", "50")], "{:.3f}"),
+    (("it is {} / {} (user / recommender) for Interplay, {} / {} for zero-shot and {} / {} for the trained "
+      "reference-dependent writer"), "metrics.json",
+     [(system, f"turn_realism_auc_{role}") for system in ("interplay", "zero_shot", "reference_dependent")
+      for role in ("user", "recommender")], "{:.3f}"),
+    ("rest on {} and {} dialogues", "metrics.json",
+     [("zero_shot", "num_dialogues"), ("reference_dependent", "num_dialogues")], "{}"),
+    ("the halves peaked at {} MiB for the user and {} for the recommender against {} and {}",
+     "bench_training_memory.json",
+     [("roles", "user", "runs", "halves", "peak_rss_mib"), ("roles", "recommender", "runs", "halves", "peak_rss_mib"),
+      ("roles", "user", "runs", "whole", "peak_rss_mib"), ("roles", "recommender", "runs", "whole", "peak_rss_mib")],
+     "{:.0f}"),
+    ("{} on generated text and {} on real, and {} (recall {}) on a held-out sample", "linking.json",
+     [("samples", "tuning_generated", "precision"), ("samples", "tuning_real", "precision"),
+      ("samples", "heldout_real", "precision"), ("samples", "heldout_real", "recall")], "{:.3f}"),
+    ("a held-out sample of {} names in {} real turns", "linking.json",
+     [("samples", "heldout_real", "labelled_names"), ("samples", "heldout_real", "turns")], "{}"),
+]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _value(report: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        report = report[key]
+    return report
+
+
+def _bench(name: str) -> ModuleType:
+    """A benchmark script as a module (registered, so that its dataclasses resolve)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _json(name: str) -> dict:
+    return json.loads((REPORTS / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("template,source,paths,fmt", README_FIGURES, ids=[f[1] + ":" + f[0][:30] for f in README_FIGURES])
+def test_readme_figure_is_its_json_figure(template: str, source: str, paths: list, fmt: str) -> None:
+    report = _json(source)
+    expected = template.format(*(fmt.format(_value(report, p)) for p in paths))
+    assert expected in _flat((REPO / "README.md").read_text(encoding="utf-8")), (
+        f"README.md should say '{expected}' (reports/{source}); update the README where the JSON changed"
+    )
+
+
+def _dvc_outputs() -> set[str]:
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    outs = set()
+    for stage in stages.values():
+        for out in stage.get("outs", []):
+            outs.add(next(iter(out)) if isinstance(out, dict) else out)
+    return outs
+
+
+@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(REPO).as_posix() for p in REPORTS.glob("*.md"))])
+def test_every_report_a_page_cites_exists(page: str) -> None:
+    text = (REPO / page).read_text(encoding="utf-8")
+    cited = {m.rstrip(".,/") for m in re.findall(r"(?<![\w/])reports/[\w./*-]*", text) if "*" not in m}
+    outputs = _dvc_outputs()
+    missing = sorted(c for c in cited if not (REPO / c).exists() and c not in outputs)
+    assert not missing, f"{page} cites {missing}, which no commit file or DVC output is"
+
+
+@pytest.mark.parametrize("script,page,source", [
+    ("bench_sampling", "sampling.md", "bench_sampling.json"),
+    ("bench_recommendation", "recommendation.md", "bench_recommendation.json"),
+    ("bench_linking", "linking.md", "linking.json"),
+])
+def test_generated_page_is_its_json_rendered(script: str, page: str, source: str) -> None:
+    rendered = _bench(script).render_markdown(_json(source))
+    assert (REPORTS / page).read_text(encoding="utf-8") == rendered, (
+        f"reports/{page} differs from benchmarks/{script}.py's rendering of reports/{source}: a figure was edited by hand"
+    )
+
+
+@pytest.mark.parametrize("script,source", [("bench_preprocess", "bench_preprocess.json"),
+                                           ("bench_simulation", "bench_simulation.json")])
+def test_benchmark_goals_are_checked_in_its_json(script: str, source: str) -> None:
+    from goals import check  # the benchmarks' folder is on sys.path once a script is loaded
+
+    module = _bench(script)
+    report = _json(source)
+    assert report.get("goals") == check(report, module.GOALS)
+
+
+def test_gpu_check_names_the_commit_and_command_that_made_it() -> None:
+    report = _json("gpu_check.json")
+    assert re.fullmatch(r"[0-9a-f]{7,40}", report["commit"])
+    assert report["command"].startswith("python benchmarks/gpu_check.py")
+    assert report["commit"] in report["note"]
