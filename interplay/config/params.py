@@ -231,6 +231,12 @@ class EvaluationParams(_Section):
     #: Texts per class given to a realism classifier at most (deterministic subsample): dialogues
     #: at the dialogue level, turns of the role at the turn level (whose classes are balanced).
     realism_max_per_class: int | None = Field(2000, gt=0)
+    #: Bootstrap resamples of each interval and permutations of each paired test (seeded by ``seed``).
+    resamples: int = Field(1000, ge=10)
+    #: Level of every interval (``<metric>_ci`` in ``reports/metrics.json``).
+    confidence: float = Field(0.95, gt=0, lt=1)
+    #: A difference with Interplay is called significant when its p-value is below this.
+    significance: float = Field(0.05, gt=0, lt=1)
 
     @field_validator("recall_k")
     @classmethod
@@ -301,8 +307,9 @@ class SamplingParams(_Section):
 
 
 class BaselineParams(_Section):
-    #: Held-out profiles each baseline simulates (smaller than Interplay's count).
-    num_profiles: int = Field(16, ge=0)
+    #: Held-out profiles each baseline simulates: the first of Interplay's seeded order, so a
+    #: baseline and Interplay share their profiles and evaluate pairs them.
+    num_profiles: int = Field(64, ge=0)
 
 
 class RetrieverParams(_Section):

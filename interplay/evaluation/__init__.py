@@ -32,8 +32,9 @@ def _read_optional_json(path: Path) -> dict[str, Any] | None:
 def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
     """Compute the metrics of every system present and write the metrics, report, figures and the
     page of generated dialogues."""
-    from interplay.evaluation.compute import GENERATED, evaluate_systems, turn_realism_by_system
+    from interplay.evaluation.compute import GENERATED, evaluate_systems, turn_realism_by_system, with_intervals
     from interplay.evaluation.data import CATALOG, catalog_items, load_systems, summary_of_validation
+    from interplay.evaluation.intervals import Resampling
     from interplay.evaluation.page import write_page
     from interplay.evaluation.report import render_markdown, write_figures
 
@@ -48,9 +49,12 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         seed=params.seed,
         markers=(params.preprocess.end_marker, params.preprocess.accept_marker),
     )
+    items = catalog_items(root / CATALOG)
+    evaluation = params.evaluation
+    resampling = Resampling(evaluation.resamples, params.seed, evaluation.confidence, evaluation.significance)
     results = evaluate_systems(
         systems,
-        items=catalog_items(root / CATALOG),
+        items=items,
         k_values=k_values,
         threshold=params.preprocess.title_match_threshold,
         folds=params.evaluation.realism_folds,
@@ -58,6 +62,14 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         seed=params.seed,
         markers=(params.preprocess.end_marker, params.preprocess.accept_marker),
         turn_realism=turn_realism,
+    )
+    results = with_intervals(
+        results,
+        systems,
+        items=items,
+        k_values=k_values,
+        threshold=params.preprocess.title_match_threshold,
+        resampling=resampling,
     )
     reports = root / "reports"
     reports.mkdir(parents=True, exist_ok=True)
@@ -80,6 +92,7 @@ def run_evaluation(params: Params, root: Path) -> dict[str, dict[str, Any]]:
         seed=params.seed,
         turn_realism=turn_realism,
         writer_training=_read_optional_json(root / WRITER_METRICS),
+        resampling=resampling,
     )
     (root / REPORT_PATH).write_text(markdown, "utf-8")
     write_page({name: rows for name, rows in systems.items() if name in GENERATED}, titles, root)

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from interplay.dialogue import metrics
-from interplay.evaluation.compute import GENERATED, LABELS, SYSTEMS
+from interplay.evaluation.compute import BASELINES, GENERATED, LABELS, NO_INTERVAL, SYSTEMS, interval_key
 from interplay.evaluation.examples import LEGEND, RULE, choose_examples, render_example
+from interplay.evaluation.intervals import Resampling, format_interval, format_p, significance_sentence
 from interplay.evaluation.realism import TurnRealism
 
 Row = Mapping[str, Any]
@@ -122,11 +123,14 @@ def render_markdown(
     examples_per_system: int = 3,
     turn_realism: Mapping[str, Mapping[str, TurnRealism]] | None = None,
     writer_training: Mapping[str, Any] | None = None,
+    resampling: Resampling = Resampling(),
 ) -> str:
     """The whole report. ``systems`` (name -> dialogue rows) gives the "Example dialogues"
     section: ``examples_per_system`` per generated system, by :func:`choose_examples` with ``seed``,
     with ``titles`` (item_id -> title) naming the accepted and recommended items. ``turn_realism``
-    (system -> role -> classifier) gives the "Realism" section's telling n-grams."""
+    (system -> role -> classifier) gives the "Realism" section's telling n-grams. Results with
+    intervals (``<key>_ci``, ``vs_interplay``: :func:`.compute.with_intervals`, drawn as
+    ``resampling`` says) add the "Intervals" and "Comparisons with Interplay" sections."""
     parts = [
         "# Evaluation",
         "",
@@ -182,6 +186,10 @@ def render_markdown(
         "came first; leak guard: the user kept naming a target and the guard ended the dialogue; "
         "error: an empty, premature or repeated turn stopped it).",
     ]
+    if any(interval_key(key) in values for values in results.values() for key in values):
+        parts += ["", intervals_section(results, k_values, resampling)]
+    if any("vs_interplay" in values for values in results.values()):
+        parts += ["", comparisons_section(results, k_values, resampling)]
     if turn_realism:
         parts += ["", realism_section(turn_realism, folds=folds)]
     if missing:
@@ -201,6 +209,112 @@ def render_markdown(
         if section:
             parts += [section, ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def metric_label(key: str, k_values: Sequence[int]) -> str:
+    """A metric as the tables head it (``Succ. ↑``), or its ``reports/metrics.json`` key in code."""
+    headers = {k: h for table in TABLES for k, h, _ in table_columns(k_values, table)}
+    return headers.get(key, f"`{key}`")
+
+
+def _digits(key: str) -> int:
+    if key.startswith("recall@"):
+        return 3
+    return _COLUMNS[key][1] if key in _COLUMNS else 0 if key.startswith(("num_", "outcome_")) else 3
+
+
+def _with_interval(value: Any, interval: Sequence[float] | None, digits: int) -> str:
+    """``0.422 [0.297, 0.547]``; the value alone without an interval; "–" without a value."""
+    cell = _cell(value, digits)
+    return cell if cell == "–" or interval is None else f"{cell} {format_interval(interval, digits)}"
+
+
+def intervals_section(
+    results: Mapping[str, Mapping[str, Any]], k_values: Sequence[int], resampling: Resampling
+) -> str:
+    """The "Intervals" section: every metric of every system with its bootstrap interval."""
+    resamples, seed, confidence = resampling.resamples, resampling.seed, resampling.confidence
+    names = [name for name in SYSTEMS if name in results]
+    reasons: dict[str, list[str]] = {}
+    for key, reason in NO_INTERVAL.items():
+        reasons.setdefault(reason, []).append(metric_label(key, k_values))
+    skipped = "; ".join(f"{', '.join(labels)}: {reason}" for reason, labels in reasons.items())
+    lines = [
+        "## Intervals",
+        "",
+        f"Each metric with its {confidence:.0%} bootstrap interval over dialogues: the system's dialogues drawn "
+        f"with replacement {resamples} times (numpy seed {seed}, the same draws for every metric), the metric "
+        "recomputed from the dialogues drawn (shares of turns and distinct-n pool the turns and n-grams of the "
+        "dialogues drawn), the interval the central range of the results (resamples where the metric is "
+        "undefined, such as Match without an accepted dialogue drawn, left out). Distinct-n: a dialogue drawn "
+        "twice adds n-grams to the total but none new, so its resamples run low by construction; their spread "
+        "is moved onto the estimate (an approximation) and kept inside [0, 1]. No interval: "
+        f"{skipped}; and any metric without a value (–). Intervals are also in `reports/metrics.json` "
+        "(`<metric>_ci` = [low, high], null where there is none).",
+        "",
+        "| Metric | " + " | ".join(LABELS[name] for name in names) + " |",
+        "| --- | " + " | ".join("---:" for _ in names) + " |",
+    ]
+    for key in metrics.metric_keys(k_values):
+        cells = [
+            _with_interval(results[name].get(key), results[name].get(interval_key(key)), _digits(key))
+            for name in names
+        ]
+        lines.append(f"| {metric_label(key, k_values)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def comparisons_section(
+    results: Mapping[str, Mapping[str, Any]], k_values: Sequence[int], resampling: Resampling
+) -> str:
+    """The "Comparisons with Interplay" section: per baseline, which differences are significant
+    in words, then every metric's paired comparison."""
+    resamples, seed, confidence = resampling.resamples, resampling.seed, resampling.confidence
+    significance = resampling.significance
+    lines = [
+        "## Comparisons with Interplay",
+        "",
+        "Each baseline against Interplay on the profiles both ran (paired by `profile_id`). Interplay, "
+        "Baseline: the metric over those profiles only. Difference: Interplay minus the baseline, with its "
+        f"{confidence:.0%} paired bootstrap interval (the shared profiles drawn with replacement {resamples} "
+        f"times, numpy seed {seed}, each profile drawn with both systems' dialogues of it). p: two-sided paired "
+        f"permutation test ({resamples} permutations, each swapping the two systems' dialogues of each profile "
+        "with probability ½; p = (1 + permutations with a difference at least as large) / "
+        f"(1 + {resamples}); exact, over all 2^m swap patterns of m shared profiles, where 2^m ≤ {resamples}: "
+        f"with 4 profiles the smallest p is 2/16). Significant: p < {significance:g}, not adjusted for the "
+        f"number of metrics compared: with M metrics about M × {significance:g} pass by chance where no "
+        "difference is real. "
+        "Where the interval and the test disagree (few dialogues with a value, e.g. Match over accepted "
+        "dialogues only), the test decides. –: a system has no value on the shared profiles, or the metric "
+        "has no interval (see \"Intervals\").",
+    ]
+    for name in BASELINES:
+        block = (results.get(name) or {}).get("vs_interplay")
+        if not block:
+            continue
+        records = {key: record for key, record in block.items() if isinstance(record, Mapping)}
+        names = {key: metric_label(key, k_values) for key in records}
+        lines += [
+            "",
+            f"### Interplay vs {LABELS[name]} ({block.get('shared_profiles', 0)} shared profiles)",
+            "",
+            significance_sentence(LABELS[name], records, significance, names),
+            "",
+            "| Metric | Interplay | Baseline | Difference | p | Significant |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for key, record in records.items():
+            digits = _digits(key)
+            significant = record.get("significant")
+            cells = [
+                _cell(record.get("interplay"), digits),
+                _cell(record.get("baseline"), digits),
+                _with_interval(record.get("difference"), record.get("difference_ci"), digits),
+                format_p(record.get("p_value")),
+                "–" if significant is None else "yes" if significant else "no",
+            ]
+            lines.append(f"| {names[key]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def baselines_paragraph(writer_training: Mapping[str, Any] | None) -> str:

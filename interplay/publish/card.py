@@ -20,6 +20,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from interplay.dialogue.rows import DIALOGUE_COLUMNS, meanings
 from interplay.evaluation.examples import LEGEND, RULE, render_example
+from interplay.evaluation.intervals import significance_sentence
 
 NOT_AVAILABLE = "not available"
 
@@ -227,6 +228,7 @@ def template_variables(inputs: CardInputs) -> dict[str, Any]:
         "evaluation_report": evaluation_report,
         "examples_removed": examples_removed,
         "metrics_table": _metrics_table(inputs.metrics) if inputs.metrics else None,
+        "comparisons": _comparisons(inputs.metrics or {}),
         "validation_report": _validation_report(inputs.validation) if own_summary else None,
         "validation_table": _validation_table(inputs.validation) if inputs.validation and not own_summary else None,
         "provenance_table": _provenance_table(inputs),
@@ -377,11 +379,38 @@ def _metric_cell(value: Any) -> str:
     return "–" if value is None else _cell(value)
 
 
+def _with_intervals(values: dict[str, Any]) -> dict[str, Any]:
+    """A system's metrics with each ``<key>_ci`` interval shown in its metric's cell
+    (``0.42 [0.3, 0.55]``) and the comparison block (``vs_interplay``, see :func:`_comparisons`)
+    left out."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "vs_interplay" or (key.endswith("_ci") and key.removesuffix("_ci") in values):
+            continue
+        interval = values.get(f"{key}_ci")
+        shown = isinstance(interval, list) and len(interval) == 2 and value is not None
+        out[key] = f"{_metric_cell(value)} [{_cell(interval[0])}, {_cell(interval[1])}]" if shown else value
+    return out
+
+
+def _comparisons(metrics: dict[str, Any]) -> list[str]:
+    """In words, per baseline, which metrics differ significantly from Interplay's (the
+    ``vs_interplay`` records of ``reports/metrics.json``)."""
+    lines = []
+    for name, values in metrics.items():
+        block = values.get("vs_interplay") if isinstance(values, dict) else None
+        if isinstance(block, dict):
+            records = {k: v for k, v in block.items() if isinstance(v, dict)}
+            sentence = significance_sentence(f"`{name}`", records, block.get("significance"))
+            lines.append(f"{sentence} Shared profiles: {block.get('shared_profiles', 0)}.")
+    return lines
+
+
 def _metrics_table(metrics: dict[str, Any]) -> str:
     """Systems as columns when the top level maps system -> metrics, else one key/value list."""
     systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
     if systems and len(systems) == len(metrics):
-        flat = {name: dict(_flatten(values)) for name, values in systems.items()}
+        flat = {name: dict(_flatten(_with_intervals(values))) for name, values in systems.items()}
         keys: list[str] = []
         for values in flat.values():
             keys += [k for k in values if k not in keys]
