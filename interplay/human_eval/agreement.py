@@ -9,7 +9,7 @@ against the worked example of that paper.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import permutations
 from typing import Literal
 
@@ -30,7 +30,7 @@ def coincidences(units: Sequence[Sequence[Hashable]]) -> Counter[tuple[Hashable,
     return matrix
 
 
-def _distance(level: Level, marginals: Mapping[Hashable, float]):  # noqa: ANN202  (a closure)
+def _distance(level: Level, marginals: Mapping[Hashable, float]) -> Callable[[Hashable, Hashable], float]:
     """The squared difference function δ² of ``level``; ordinal ranks by the sorted values."""
     if level == "nominal":
         return lambda c, k: 0.0 if c == k else 1.0

@@ -98,9 +98,10 @@ def read_key(path: Path) -> dict[str, Any]:
     for pair_id, pair in key["pairs"].items():
         try:
             named = sorted([pair["A"]["system"], pair["B"]["system"]])
-            pair["fingerprint"]  # noqa: B018  (present)
         except (KeyError, TypeError):
-            raise HumanEvalError(path, f"pair {pair_id}", "A/B/fingerprint", "missing") from None
+            raise HumanEvalError(path, f"pair {pair_id}", "A/B", "missing") from None
+        if not isinstance(pair.get("fingerprint"), str):
+            raise HumanEvalError(path, f"pair {pair_id}", "fingerprint", "missing")
         if named != sorted(systems):
             raise HumanEvalError(path, f"pair {pair_id}", "A/B", f"systems {named} are not {sorted(systems)}")
     return key

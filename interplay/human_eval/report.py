@@ -32,14 +32,18 @@ def render(results: Sequence[CriterionResult], key: Mapping[str, Any], export_na
     lines = [
         "# Human evaluation",
         "",
-        f"Blinded pairwise comparison of `{interplay}` against `{baseline}` on the same seed profiles "
-        f"(export `{export_name}`: {tasks} of the {len(key['pairs'])} tasks of the key judged; "
-        f"sides and order drawn with seed {key['seed']}).",
+        (
+            f"Blinded pairwise comparison of `{interplay}` against `{baseline}` on the same seed profiles "
+            f"(export `{export_name}`: {tasks} of the {len(key['pairs'])} tasks of the key judged; "
+            f"sides and order drawn with seed {key['seed']})."
+        ),
         "",
-        f"Each cell: judgements (share [95% Wilson interval]); a win is a judgement for `{interplay}`, "
-        f"a loss one for `{baseline}`. Shares are over judgements (one annotator, one task, one "
-        "criterion); where several annotators judged a task their judgements are not independent "
-        "and the intervals are somewhat too narrow.",
+        (
+            f"Each cell: judgements (share [95% Wilson interval]); a win is a judgement for `{interplay}`, "
+            f"a loss one for `{baseline}`. Shares are over judgements (one annotator, one task, one "
+            "criterion); where several annotators judged a task their judgements are not independent "
+            "and the intervals are somewhat too narrow."
+        ),
         "",
         f"| criterion | tasks | judgements | {interplay} wins | ties | {baseline} wins |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -52,9 +56,11 @@ def render(results: Sequence[CriterionResult], key: Mapping[str, Any], export_na
         "",
         "## Agreement",
         "",
-        "Krippendorff's alpha over the tasks judged by at least two annotators: nominal (three "
-        f"unordered answers) and ordinal (`{baseline}` better < tie < `{interplay}` better). 1 is "
-        "perfect agreement, 0 what chance gives.",
+        (
+            "Krippendorff's alpha over the tasks judged by at least two annotators: nominal (three "
+            f"unordered answers) and ordinal (`{baseline}` better < tie < `{interplay}` better). 1 is "
+            "perfect agreement, 0 what chance gives."
+        ),
         "",
         "| criterion | tasks judged twice or more | alpha (nominal) | alpha (ordinal) |",
         "| --- | ---: | ---: | ---: |",

@@ -1,8 +1,10 @@
 """A workspace holding Interplay's and the reference-dependent baseline's dialogues, as the
-simulate and baselines stages write them (:data:`~interplay.dialogue.rows.DIALOGUE_SCHEMA`)."""
+simulate and baselines stages write them (:data:`~interplay.dialogue.rows.DIALOGUE_SCHEMA`), and a
+real Label Studio server (:mod:`label_studio_server`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dialogue_fixtures import dialogue
+from label_studio_server import DEFAULT_VENV, LabelStudio, label_studio, label_studio_executable
 
 from interplay.dialogue.rows import DIALOGUE_SCHEMA
 from interplay.simulation.records import GENERATED_PATHS
@@ -50,3 +53,16 @@ def workspace(tmp_path: Path) -> Path:
     write_system(tmp_path, "interplay", ours)
     write_system(tmp_path, "reference_dependent", theirs)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def label_studio_server(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[LabelStudio]:
+    """One Label Studio for the session, from its own virtual environment; skips when there is none."""
+    executable = label_studio_executable(repo_root)
+    if executable is None:
+        pytest.skip(
+            f"Label Studio is not installed: no bin/label-studio in $INTERPLAY_LABEL_STUDIO_VENV or {DEFAULT_VENV}/ "
+            "(.ci/run installs it; README, \"Human evaluation\", step 1)"
+        )
+    with label_studio(executable, tmp_path_factory.mktemp("label-studio")) as server:
+        yield server

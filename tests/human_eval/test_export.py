@@ -60,7 +60,10 @@ def test_tasks_pair_the_same_profile_and_hide_the_systems(workspace: Path, monke
 
 def test_the_seed_decides_the_files(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = ("tasks.json", "key.json", "labeling_config.xml")
-    read = lambda out: [(workspace / out / name).read_bytes() for name in files]  # noqa: E731
+
+    def read(out: str) -> list[bytes]:
+        return [(workspace / out / name).read_bytes() for name in files]
+
     assert export(workspace, monkeypatch, "--seed", "5", "--out", "a") == 0
     assert export(workspace, monkeypatch, "--seed", "5", "--out", "b") == 0
     assert export(workspace, monkeypatch, "--seed", "6", "--out", "c") == 0
