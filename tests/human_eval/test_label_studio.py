@@ -47,6 +47,9 @@ def test_round_trip_through_label_studio(
 
     # Label Studio validates the labeling configuration, and each task's data against it.
     project = ls.call("POST", "/api/projects", {"title": "Pairwise dialogue study", "label_config": config})
+    # Some tasks judged twice, as the README's step 4 sets it.
+    overlap = ls.call("PATCH", f"/api/projects/{project['id']}", {"maximum_annotations": 2, "overlap_cohort_percentage": 50})
+    assert (overlap["maximum_annotations"], overlap["overlap_cohort_percentage"]) == (2, 50)
     imported = ls.call("POST", f"/api/projects/{project['id']}/import", tasks)
     assert imported["task_count"] == 6
     stored = ls.call("GET", f"/api/tasks?project={project['id']}&page_size=100")["tasks"]
