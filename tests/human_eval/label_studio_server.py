@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from prefect_server import free_port, stop_process_group, wait_until_ready
 
 #: Where ``.ci/run`` installs it (README, "Human evaluation").
 DEFAULT_VENV = ".label-studio-venv"
@@ -34,12 +33,6 @@ def label_studio_executable(repo: Path) -> Path | None:
     venv = Path(os.environ.get("INTERPLAY_LABEL_STUDIO_VENV") or repo / DEFAULT_VENV)
     executable = venv / "bin" / "label-studio"
     return executable if executable.is_file() and os.access(executable, os.X_OK) else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -61,6 +54,14 @@ class LabelStudio:
         except urllib.error.HTTPError as exc:
             raise AssertionError(f"{method} {path}: HTTP {exc.code}: {exc.read()[:500]!r}") from None
         return json.loads(raw) if raw else None
+
+    def answers(self) -> bool:
+        """Whether the API answers an authenticated request (it does once migrations are done)."""
+        try:
+            self.call("GET", "/api/projects")
+        except AssertionError:
+            return False
+        return True
 
 
 def _environment(data_dir: Path) -> dict[str, str]:
@@ -95,22 +96,9 @@ def label_studio(executable: Path, home: Path, timeout_s: float = START_TIMEOUT_
     )
     server = LabelStudio(f"http://127.0.0.1:{port}", token)
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                server.call("GET", "/api/projects")
-                break
-            except (OSError, AssertionError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Label Studio did not answer on port {port}; see {log_path}")
-            time.sleep(2)
+        failure = f"Label Studio did not answer on port {port}; see {log_path}"
+        wait_until_ready(server.answers, proc, timeout_s, failure, poll_s=2)
         yield server
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # by its process (group) id, never by name
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, timeout_s=30)
         log.close()
