@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: expected at least 1")
+    return value
+
+
 def _human_eval_parser(sub: argparse._SubParsersAction) -> None:
     """``interplay human-eval export | analyze``: the human-evaluation kit (README, "Human evaluation")."""
     group = sub.add_parser("human-eval", help="blinded pairwise human evaluation in Label Studio: export, analyze")
@@ -76,12 +83,12 @@ def _human_eval_parser(sub: argparse._SubParsersAction) -> None:
         help="the system Interplay is compared with (default: reference_dependent)",
     )
     export.add_argument("--seed", type=int, default=0, help="draws the order of the tasks and each one's sides (default: 0)")
-    export.add_argument("--limit", type=int, help="at most this many tasks (a random sample of the shared profiles)")
+    export.add_argument("--limit", type=_positive, help="at most this many tasks (a random sample of the shared profiles)")
     export.add_argument("--out", type=Path, default=HUMAN_EVAL_DIR, help=f"folder to write into (default: {HUMAN_EVAL_DIR})")
     analyze = steps.add_parser("analyze", help="win / tie / loss and agreement of a Label Studio JSON export")
     analyze.add_argument("export", type=Path, help="Label Studio's JSON export of the project (Export > JSON)")
     analyze.add_argument("--key", type=Path, default=HUMAN_EVAL_DIR / "key.json", help="the study's key (default: %(default)s)")
-    analyze.add_argument("--report", type=Path, default=Path("reports/human_eval.md"), help="default: %(default)s")
+    analyze.add_argument("--report", type=Path, default=Path("reports/human_eval.md"), help="where the report is written (default: %(default)s)")
 
 
 def _human_eval(root: Path, args: argparse.Namespace) -> int:
@@ -89,8 +96,6 @@ def _human_eval(root: Path, args: argparse.Namespace) -> int:
     from interplay.simulation.records import GENERATED_PATHS
 
     if args.step == "export":
-        if args.limit is not None and args.limit < 1:
-            raise HumanEvalError("--limit", "argument", "limit", f"{args.limit}: expected at least 1")
         study = export_study(
             root / GENERATED_PATHS["interplay"], root / GENERATED_PATHS[args.baseline], args.baseline,
             root / args.out, args.seed, args.limit,
