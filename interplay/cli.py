@@ -16,6 +16,7 @@ from pathlib import Path
 from interplay.config.env import apply_offline_defaults
 from interplay.config.params import ParamsError, load_params
 from interplay.errors import BadRecordError, FetchError
+from interplay.human_eval.errors import HumanEvalError
 from interplay.models.base import BaseModelError
 from interplay.publish.errors import PublishError
 from interplay.releases.versions import ReleaseError
@@ -37,7 +38,12 @@ STAGES: dict[str, str] = {
     "publish": "tasks.publish",
 }
 
-_USER_ERRORS = (FileNotFoundError, ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed, ReleaseError, BaseModelError)
+_USER_ERRORS = (
+    FileNotFoundError, ParamsError, BadRecordError, FetchError, PublishError, ValidationFailed, ReleaseError,
+    BaseModelError, HumanEvalError,
+)
+#: Where ``interplay human-eval export`` writes a study (under data/: beside what it is made from).
+HUMAN_EVAL_DIR = Path("data/human_eval")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +62,53 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("version", help="a release tag, e.g. v0.1.0")
     reproduce.add_argument("--workspace", type=Path, help="scratch folder (default: beside the project)")
     reproduce.add_argument("--rebuild", action="store_true", help="dvc repro everything instead of dvc pull")
+    _human_eval_parser(sub)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: expected at least 1")
+    return value
+
+
+def _human_eval_parser(sub: argparse._SubParsersAction) -> None:
+    """``interplay human-eval export | analyze``: the human-evaluation kit (README, "Human evaluation")."""
+    group = sub.add_parser("human-eval", help="blinded pairwise human evaluation in Label Studio: export, analyze")
+    steps = group.add_subparsers(dest="step", required=True, metavar="STEP")
+    export = steps.add_parser("export", help="write Label Studio tasks, labeling config and the key of a study")
+    export.add_argument(
+        "--baseline", default="reference_dependent", choices=["reference_dependent", "zero_shot"],
+        help="the system Interplay is compared with (default: reference_dependent)",
+    )
+    export.add_argument("--seed", type=int, default=0, help="draws the order of the tasks and each one's sides (default: 0)")
+    export.add_argument("--limit", type=_positive, help="at most this many tasks (a random sample of the shared profiles)")
+    export.add_argument("--out", type=Path, default=HUMAN_EVAL_DIR, help=f"folder to write into (default: {HUMAN_EVAL_DIR})")
+    analyze = steps.add_parser("analyze", help="win / tie / loss and agreement of a Label Studio JSON export")
+    analyze.add_argument("export", type=Path, help="Label Studio's JSON export of the project (Export > JSON)")
+    analyze.add_argument("--key", type=Path, default=HUMAN_EVAL_DIR / "key.json", help="the study's key (default: %(default)s)")
+    analyze.add_argument("--report", type=Path, default=Path("reports/human_eval.md"), help="where the report is written (default: %(default)s)")
+
+
+def _human_eval(root: Path, args: argparse.Namespace) -> int:
+    from interplay.human_eval.files import analyze_export, export_study
+    from interplay.simulation.records import GENERATED_PATHS
+
+    if args.step == "export":
+        study = export_study(
+            root / GENERATED_PATHS["interplay"], root / GENERATED_PATHS[args.baseline], args.baseline,
+            root / args.out, args.seed, args.limit,
+        )
+        print(f"{study.count} tasks of {study.shared_profiles} shared profiles (interplay vs {args.baseline}):")
+        print(f"  Label Studio tasks:   {study.tasks}")
+        print(f"  labeling config:      {study.config}")
+        print(f"  key (keep it hidden): {study.key}")
+        return 0
+    text = analyze_export(root / args.export, root / args.key, root / args.report)
+    print(text, end="")
+    print(f"written to {root / args.report}")
+    return 0
 
 
 def _reproduce(root: Path, version: str, workspace: Path | None, rebuild: bool) -> int:
@@ -93,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "reproduce":
             return _reproduce(root, args.version, args.workspace, args.rebuild)
+        if args.command == "human-eval":
+            return _human_eval(root, args)
         params = load_params(root / args.params)
         if args.command == "sample":
             importlib.import_module("tasks.sample").run(

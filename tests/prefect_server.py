@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +18,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until_ready(ready: Callable[[], bool], proc: subprocess.Popen, timeout_s: float, failure: str,
+                     poll_s: float = 0.5) -> None:
+    """Poll ``ready`` (an OSError counts as not yet) until it holds; RuntimeError(``failure``) if the
+    server exits or ``timeout_s`` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(failure)
+        time.sleep(poll_s)
+
+
+def _healthy(api: str) -> bool:
+    with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
+        return response.status == 200
+
+
+def stop_process_group(proc: subprocess.Popen, timeout_s: float = 20) -> None:
+    """Stop a server started with ``start_new_session=True``: by its process group id, never by name."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @contextmanager
@@ -35,23 +66,8 @@ def prefect_server(home: Path, timeout_s: float = 120) -> Iterator[str]:
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Prefect server did not start; see {home / 'server.log'}")
-            time.sleep(0.5)
+        wait_until_ready(lambda: _healthy(api), proc, timeout_s, f"the Prefect server did not start; see {home / 'server.log'}")
         yield api
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # by its process (group) id, never by name
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc)
         log.close()
