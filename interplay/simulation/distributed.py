@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 
 from interplay.config.params import Params
-from interplay.preprocess.profiles import Profile
 from interplay.simulation import shards
+from interplay.simulation.progress import Progress
 from interplay.simulation.run import ShardJob, simulate_shard
+from interplay.simulation.samples import Sample
 
 
 @functools.lru_cache(maxsize=2)
@@ -34,7 +37,7 @@ def _worker_state(params_json: str, root: str, variant: str) -> tuple[Any, Any]:
 
 @task(task_run_name="shard-{index}", retries=1)
 def simulate_shard_task(
-    params_json: str, root: str, variant: str, job: ShardJob, index: int, profiles: list[Profile], work_dir: str
+    params_json: str, root: str, variant: str, job: ShardJob, index: int, profiles: list[Sample], work_dir: str
 ) -> str:
     players, title_index = _worker_state(params_json, root, variant)
     table, _ = simulate_shard(job, index, profiles, players, title_index)
@@ -43,11 +46,35 @@ def simulate_shard_task(
     return str(path)
 
 
+def flow_api_url() -> str:
+    """The Prefect API the running flow reports to: the configured ``PREFECT_API_URL``, or the
+    temporary server Prefect started for this process when none is configured."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.client is None:
+        raise RuntimeError("flow_api_url() is called outside a flow run")
+    return str(context.client.api_url).rstrip("/")
+
+
+@contextmanager
+def reporting_to(api_url: str) -> Iterator[None]:
+    """Tasks submitted here report to ``api_url``: Prefect sends the settings in force with each
+    task to its Dask worker, so a worker started without ``PREFECT_API_URL`` reports to the
+    flow's server instead of starting a temporary server of its own."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        yield
+
+
 def run_on_dask(
-    params: Params, root: Path, variant: str, job: ShardJob, plan: list[list[Profile]],
+    params: Params, root: Path, variant: str, job: ShardJob, plan: list[list[Sample]],
     pending: list[int], work_dir: Path, n_workers: int = 2,
 ) -> list[str]:
-    """Run the pending shards on the cluster at ``simulation.dask_address`` (or a local one)."""
+    """Run the pending shards on the cluster at ``simulation.dask_address`` (or a local one); the
+    shard task runs are recorded by the flow's Prefect server, with a progress artifact."""
+    from prefect.futures import as_completed
     from prefect_dask import DaskTaskRunner
 
     address = params.simulation.dask_address
@@ -60,10 +87,15 @@ def run_on_dask(
 
     @flow(name=f"simulate-{variant}-shards", task_runner=runner)
     def shards_flow() -> list[str]:
-        futures = [
-            simulate_shard_task.submit(params_json, str(root), variant, job, i, plan[i], str(work_dir))
-            for i in pending
-        ]
+        progress = Progress.of_plan(job.source, plan, pending)
+        progress.report()
+        with reporting_to(flow_api_url()):
+            futures = {
+                simulate_shard_task.submit(params_json, str(root), variant, job, i, plan[i], str(work_dir)): i
+                for i in pending
+            }
+        for finished in as_completed(list(futures)):
+            progress.advance(len(plan[futures[finished]]))
         return [future.result() for future in futures]
 
     return shards_flow()

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from interplay.dialogue.rows import DIALOGUE_SCHEMA
 from interplay.simulation.conversation import Conversation, outcome
+from interplay.simulation.samples import sample_key
 
 #: Where each generated dataset is written (simulate, baselines) and read (validate, evaluate, publish).
 GENERATED_PATHS: dict[str, str] = {
@@ -28,6 +29,7 @@ def dialogue_row(
     conversation: Conversation,
     *,
     source: str,
+    sample: int = 0,
     titles: dict[str, str],
     seed: int,
     shard: int,
@@ -37,12 +39,13 @@ def dialogue_row(
     params_hash: str,
 ) -> dict[str, Any]:
     """One finished conversation as a row of :data:`~interplay.dialogue.rows.DIALOGUE_SCHEMA`;
-    ``sampling`` is a :data:`~interplay.dialogue.rows.SAMPLING` value (:func:`interplay.simulation.run.sampling_of`)."""
+    ``sampling`` is a :data:`~interplay.dialogue.rows.SAMPLING` value (:func:`interplay.simulation.run.sampling_of`);
+    ``sample`` tells a profile's dialogues apart (:mod:`interplay.simulation.samples`)."""
     profile = conversation.profile
     result, accepted = outcome(conversation)
     attributes = profile.target_attributes
     return {
-        "dialogue_id": f"{source}-{profile.profile_id}",
+        "dialogue_id": f"{source}-{sample_key(profile.profile_id, sample)}",
         "source": source,
         "split": profile.split,
         "messages": [dict(m) for m in conversation.messages],

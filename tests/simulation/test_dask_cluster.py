@@ -1,0 +1,91 @@
+"""The simulate stage's shards on an existing Dask cluster (a real scheduler and two worker
+processes, started as a user would, knowing nothing of Prefect) report to the flow's Prefect
+server, not to temporary servers of their own, and the run's progress reaches it too."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("distributed", reason="dask distributed is not installed (pip install 'dask[distributed]')")
+
+from dask_cluster import dask_cluster  # noqa: E402
+from prefect_server import prefect_server  # noqa: E402
+from test_simulation_stage import _params, workspace  # noqa: E402, F401  (the tiny workspace fixture)
+
+from interplay.simulation.stage import simulate_pairs  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SHARDS_FLOW = "simulate-interplay-shards"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Path]]]:
+    """A scheduler and two one-thread workers; the workers get the code but no Prefect API."""
+    folder = tmp_path_factory.mktemp("dask")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env |= {"PYTHONPATH": str(REPO), "PREFECT_HOME": str(folder / "worker-home"), "OMP_NUM_THREADS": "1"}
+    with dask_cluster(folder, 2, env) as running:
+        yield running
+
+
+def _latest_shards_run(api: str | None) -> tuple[dict[str, str], list[float]]:
+    """Task name -> state of the latest shards flow run on the server at ``api`` (None: this
+    process's own temporary server), and the progress artifact's values on that run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowFilter, FlowFilterName
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api} if api else {}), get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[SHARDS_FLOW])), sort=FlowRunSort.START_TIME_DESC, limit=1
+        )
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+    return {t.name: t.state_name for t in tasks}, [a.data for a in artifacts if a.type == "progress"]
+
+
+def _simulate_on(address: str, shard_size: int) -> Path:
+    """Four dialogues in shards of ``shard_size`` (another size, another run: no shard is reused)."""
+    params = _params(task_runner="dask", shard_size=shard_size, dask_address=address)
+    return simulate_pairs(params, Path.cwd(), "interplay", 4, Path("cluster.parquet"))
+
+
+@pytest.mark.slow
+def test_shards_report_to_the_flows_own_temporary_server(
+    workspace: Path, cluster: tuple[str, list[Path]], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """No PREFECT_API_URL anywhere (what ``make run`` does): the flow's temporary server records
+    every shard, and no worker starts a server of its own."""
+    address, logs = cluster
+    monkeypatch.chdir(workspace)
+    out = _simulate_on(address, shard_size=1)
+    assert pq.read_table(out).num_rows == 4
+    tasks, _ = _latest_shards_run(None)
+    assert tasks == {f"shard-{i}": "Completed" for i in range(4)}
+    assert not any("temporary server" in log.read_text() for log in logs)
+
+
+@pytest.mark.slow
+def test_shards_and_progress_reach_a_prefect_server(
+    workspace: Path, cluster: tuple[str, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """A real ``prefect server start``, known to the flow only (the README's recipe): every
+    shard's task run and the run's progress (done at 100%) are on it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    address, logs = cluster
+    monkeypatch.chdir(workspace)
+    with prefect_server(tmp_path / "server") as api:
+        with temporary_settings({PREFECT_API_URL: api}):
+            _simulate_on(address, shard_size=2)
+        tasks, progress = _latest_shards_run(api)
+    assert tasks == {f"shard-{i}": "Completed" for i in range(2)}
+    assert progress == [100.0]
+    assert not any("temporary server" in log.read_text() for log in logs)
