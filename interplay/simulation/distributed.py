@@ -57,6 +57,16 @@ def flow_api_url() -> str:
     return str(context.client.api_url).rstrip("/")
 
 
+def fresh_events_client() -> None:
+    """Run on each worker before its shards: a long-lived worker keeps one Prefect events client,
+    bound to the API of the first flow it served (Prefect reuses it whatever API a later task
+    names), and task runs reach Prefect as events; drained, the next task makes one for its own
+    flow's API."""
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=10, at_exit=False)
+
+
 @contextmanager
 def reporting_to(api_url: str) -> Iterator[None]:
     """Tasks submitted here report to ``api_url``: Prefect sends the settings in force with each
@@ -74,6 +84,7 @@ def run_on_dask(
 ) -> list[str]:
     """Run the pending shards on the cluster at ``simulation.dask_address`` (or a local one); the
     shard task runs are recorded by the flow's Prefect server, with a progress artifact."""
+    from prefect.context import FlowRunContext
     from prefect.futures import as_completed
     from prefect_dask import DaskTaskRunner
 
@@ -89,6 +100,7 @@ def run_on_dask(
     def shards_flow() -> list[str]:
         progress = Progress.of_plan(job.source, plan, pending)
         progress.report()
+        FlowRunContext.get().task_runner.client.run(fresh_events_client)
         with reporting_to(flow_api_url()):
             futures = {
                 simulate_shard_task.submit(params_json, str(root), variant, job, i, plan[i], str(work_dir)): i

@@ -5,6 +5,7 @@ server, not to temporary servers of their own, and the run's progress reaches it
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,22 +34,35 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
         yield running
 
 
-def _latest_shards_run(api: str | None) -> tuple[dict[str, str], list[float]]:
+def _latest_shards_run(api: str | None, shards: int) -> tuple[dict[str, str], list[float]]:
     """Task name -> state of the latest shards flow run on the server at ``api`` (None: this
-    process's own temporary server), and the progress artifact's values on that run."""
+    process's own temporary server), and the progress artifact's values on that run. Task runs
+    reach a server as events: wait up to a minute for ``shards`` finished ones."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowFilter, FlowFilterName
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    deadline = time.monotonic() + 60
     with temporary_settings({PREFECT_API_URL: api} if api else {}), get_client(sync_client=True) as client:
         (run,) = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[SHARDS_FLOW])), sort=FlowRunSort.START_TIME_DESC, limit=1
         )
-        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+        while True:
+            tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+            finished = {t.name: t.state_name for t in tasks}
+            if list(finished.values()).count("Completed") >= shards or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
-    return {t.name: t.state_name for t in tasks}, [a.data for a in artifacts if a.type == "progress"]
+    return finished, [a.data for a in artifacts if a.type == "progress"]
 
 
 def _simulate_on(address: str, shard_size: int) -> Path:
@@ -67,7 +81,7 @@ def test_shards_report_to_the_flows_own_temporary_server(
     monkeypatch.chdir(workspace)
     out = _simulate_on(address, shard_size=1)
     assert pq.read_table(out).num_rows == 4
-    tasks, _ = _latest_shards_run(None)
+    tasks, _ = _latest_shards_run(None, 4)
     assert tasks == {f"shard-{i}": "Completed" for i in range(4)}
     assert not any("temporary server" in log.read_text() for log in logs)
 
@@ -85,7 +99,7 @@ def test_shards_and_progress_reach_a_prefect_server(
     with prefect_server(tmp_path / "server") as api:
         with temporary_settings({PREFECT_API_URL: api}):
             _simulate_on(address, shard_size=2)
-        tasks, progress = _latest_shards_run(api)
+        tasks, progress = _latest_shards_run(api, 2)
     assert tasks == {f"shard-{i}": "Completed" for i in range(2)}
     assert progress == [100.0]
     assert not any("temporary server" in log.read_text() for log in logs)
