@@ -14,7 +14,6 @@ import pyarrow as pa
 
 from interplay.dialogue.rows import DIALOGUE_SCHEMA
 from interplay.simulation.conversation import Conversation, outcome
-from interplay.simulation.samples import sample_key
 
 #: Where each generated dataset is written (simulate, baselines) and read (validate, evaluate, publish).
 GENERATED_PATHS: dict[str, str] = {
@@ -23,6 +22,11 @@ GENERATED_PATHS: dict[str, str] = {
     "reference_dependent": "data/baselines/reference_dependent.parquet",
 }
 
+
+def sample_key(profile_id: str, sample: int) -> str:
+    """``p42`` for sample 0, ``p42-s3`` for sample 3: a sample's name in seeds and dialogue ids
+    (:mod:`interplay.simulation.samples`)."""
+    return profile_id if sample == 0 else f"{profile_id}-s{sample}"
 
 
 def dialogue_row(

@@ -25,8 +25,8 @@ from interplay.simulation import shards
 from interplay.simulation.conversation import Conversation
 from interplay.simulation.engine import EngineSettings, RolePlayer, run_conversations
 from interplay.simulation.progress import Progress
-from interplay.simulation.records import dialogue_row, to_table
-from interplay.simulation.samples import Sample, as_sample, sample_key
+from interplay.simulation.records import dialogue_row, sample_key, to_table
+from interplay.simulation.samples import Sample, as_sample
 from interplay.text.titles import TitleIndex
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,7 @@ from dataclasses import dataclass
 
 from interplay.preprocess.profiles import Profile
 from interplay.preprocess.splits import unit_hash
-
-
-def sample_key(profile_id: str, sample: int) -> str:
-    """``p42`` for sample 0, ``p42-s3`` for sample 3: the sample's name in seeds and dialogue ids."""
-    return profile_id if sample == 0 else f"{profile_id}-s{sample}"
+from interplay.simulation.records import sample_key
 
 
 @dataclass(frozen=True)
