@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+import socket
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from prefect import flow, task
 
@@ -21,6 +24,8 @@ from interplay.simulation import shards
 from interplay.simulation.progress import Progress
 from interplay.simulation.run import ShardJob, simulate_shard
 from interplay.simulation.samples import Sample
+
+log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=2)
@@ -67,6 +72,28 @@ def fresh_events_client() -> None:
     EventsWorker.drain_all(timeout=10, at_exit=False)
 
 
+def _loopback(host: str) -> bool:
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def remote_workers(api_url: str, workers: Iterable[str], local_hosts: Collection[str]) -> list[str]:
+    """The workers that cannot reach ``api_url``: it is this machine's loopback (Prefect's
+    temporary server), and they run on other machines."""
+    if not _loopback(urlsplit(api_url).hostname or ""):
+        return []
+    hosts = {worker: urlsplit(worker).hostname or "" for worker in workers}
+    return sorted(w for w, host in hosts.items() if not _loopback(host) and host not in local_hosts)
+
+
+def local_hosts() -> set[str]:
+    """This machine's names and addresses, as workers started on it may be listed."""
+    name = socket.gethostname()
+    try:
+        return {name, *socket.gethostbyname_ex(name)[2]}
+    except OSError:
+        return {name}
+
+
 @contextmanager
 def reporting_to(api_url: str) -> Iterator[None]:
     """Tasks submitted here report to ``api_url``: Prefect sends the settings in force with each
@@ -100,8 +127,17 @@ def run_on_dask(
     def shards_flow() -> list[str]:
         progress = Progress.of_plan(job.source, plan, pending)
         progress.report()
-        FlowRunContext.get().task_runner.client.run(fresh_events_client)
-        with reporting_to(flow_api_url()):
+        client = FlowRunContext.get().task_runner.client
+        client.run(fresh_events_client)
+        api_url = flow_api_url()
+        elsewhere = remote_workers(api_url, client.scheduler_info()["workers"], local_hosts())
+        if elsewhere:
+            log.warning(
+                "Dask workers %s run on other machines and cannot reach this flow's Prefect API %s; they report to "
+                "temporary servers of their own (README, 'Large releases and Dask clusters': start `prefect server "
+                "start --host 0.0.0.0` and set PREFECT_API_URL)", ", ".join(elsewhere), api_url,
+            )
+        with nullcontext() if elsewhere else reporting_to(api_url):
             futures = {
                 simulate_shard_task.submit(params_json, str(root), variant, job, i, plan[i], str(work_dir)): i
                 for i in pending

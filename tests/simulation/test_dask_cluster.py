@@ -18,6 +18,7 @@ from dask_cluster import dask_cluster  # noqa: E402
 from prefect_server import prefect_server  # noqa: E402
 from test_simulation_stage import _params, workspace  # noqa: E402, F401  (the tiny workspace fixture)
 
+from interplay.simulation.distributed import remote_workers  # noqa: E402
 from interplay.simulation.stage import simulate_pairs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +62,8 @@ def _latest_shards_run(api: str | None, shards: int) -> tuple[dict[str, str], li
             if list(finished.values()).count("Completed") >= shards or time.monotonic() > deadline:
                 break
             time.sleep(1)
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+        on_run = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+        artifacts = client.read_artifacts(artifact_filter=on_run)
     return finished, [a.data for a in artifacts if a.type == "progress"]
 
 
@@ -103,3 +105,11 @@ def test_shards_and_progress_reach_a_prefect_server(
     assert tasks == {f"shard-{i}": "Completed" for i in range(2)}
     assert progress == [100.0]
     assert not any("temporary server" in log.read_text() for log in logs)
+
+
+def test_workers_elsewhere_are_told_apart_from_this_machines() -> None:
+    """A temporary server listens on this machine's loopback: workers on other machines cannot
+    reach it (the flow then warns and leaves them their own servers); a configured server can be."""
+    workers = ["tcp://127.0.0.1:4001", "tcp://10.0.0.7:4002", "tcp://192.168.1.5:4003"]
+    assert remote_workers("http://127.0.0.1:8507/api", workers, {"192.168.1.5"}) == ["tcp://10.0.0.7:4002"]
+    assert remote_workers("http://10.0.0.1:4200/api", workers, set()) == []
