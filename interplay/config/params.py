@@ -345,6 +345,10 @@ class SimulationParams(_Section):
     #: Seed-profile splits simulated, and how many profiles of them (null: all).
     profile_splits: list[Literal["train", "validation", "test"]] = ["test"]
     num_profiles: int | None = Field(64, gt=0)
+    #: Dialogues simulated from each of those profiles, each its own sample (seeded by profile and
+    #: sample index; dialogue ids ``<source>-<profile>-s<k>`` for k >= 1): how a release outgrows
+    #: the corpus's profiles. The Interplay dialogues only; the baselines keep one per profile.
+    samples_per_profile: int = Field(1, gt=0)
     #: A conversation ends at this many turns (messages) if the user has not ended it.
     max_turns: int = Field(16, ge=2)
     #: Prompt tokens kept (system prompt + latest turns) when a conversation grows longer.

@@ -23,11 +23,17 @@ GENERATED_PATHS: dict[str, str] = {
 }
 
 
+def sample_key(profile_id: str, sample: int) -> str:
+    """``p42`` for sample 0, ``p42-s3`` for sample 3: a sample's name in seeds and dialogue ids
+    (:mod:`interplay.simulation.samples`)."""
+    return profile_id if sample == 0 else f"{profile_id}-s{sample}"
+
 
 def dialogue_row(
     conversation: Conversation,
     *,
     source: str,
+    sample: int = 0,
     titles: dict[str, str],
     seed: int,
     shard: int,
@@ -37,12 +43,13 @@ def dialogue_row(
     params_hash: str,
 ) -> dict[str, Any]:
     """One finished conversation as a row of :data:`~interplay.dialogue.rows.DIALOGUE_SCHEMA`;
-    ``sampling`` is a :data:`~interplay.dialogue.rows.SAMPLING` value (:func:`interplay.simulation.run.sampling_of`)."""
+    ``sampling`` is a :data:`~interplay.dialogue.rows.SAMPLING` value (:func:`interplay.simulation.run.sampling_of`);
+    ``sample`` tells a profile's dialogues apart (:mod:`interplay.simulation.samples`)."""
     profile = conversation.profile
     result, accepted = outcome(conversation)
     attributes = profile.target_attributes
     return {
-        "dialogue_id": f"{source}-{profile.profile_id}",
+        "dialogue_id": f"{source}-{sample_key(profile.profile_id, sample)}",
         "source": source,
         "split": profile.split,
         "messages": [dict(m) for m in conversation.messages],

@@ -24,14 +24,16 @@ from interplay.preprocess.splits import unit_hash
 from interplay.simulation import shards
 from interplay.simulation.conversation import Conversation
 from interplay.simulation.engine import EngineSettings, RolePlayer, run_conversations
-from interplay.simulation.records import dialogue_row, to_table
+from interplay.simulation.progress import Progress
+from interplay.simulation.records import dialogue_row, sample_key, to_table
+from interplay.simulation.samples import Sample, as_sample
 from interplay.text.titles import TitleIndex
 
 log = logging.getLogger(__name__)
 
 #: Runs the pending shards of a plan (``plan``, ``pending`` indices, work folder), writing each
 #: finished shard there: :func:`in_process`, or on Dask (:func:`interplay.simulation.distributed.run_on_dask`).
-ShardRunner = Callable[[list[list[Profile]], list[int], Path], None]
+ShardRunner = Callable[[list[list[Profile | Sample]], list[int], Path], None]
 
 
 def select_profiles(
@@ -43,11 +45,12 @@ def select_profiles(
     return chosen[:count] if count is not None else chosen
 
 
-def opening_role(profile: Profile, user_share: float | None, seed: int) -> Role:
-    """The real dialogue's opener (the corpus's share), or a seeded draw at ``user_share``."""
+def opening_role(profile: Profile, user_share: float | None, seed: int, sample: int = 0) -> Role:
+    """The real dialogue's opener (the corpus's share), or a draw at ``user_share`` seeded by the
+    sample (:mod:`interplay.simulation.samples`)."""
     if user_share is None:
         return "user" if profile.opening_role == "user" else "recommender"
-    return "user" if unit_hash(seed, "opens:" + profile.profile_id) < user_share else "recommender"
+    return "user" if unit_hash(seed, "opens:" + sample_key(profile.profile_id, sample)) < user_share else "recommender"
 
 
 @dataclass(frozen=True)
@@ -81,19 +84,25 @@ def sampling_of(job: ShardJob, players: dict[Role, RolePlayer]) -> dict[str, Any
 
 
 def simulate_shard(
-    job: ShardJob, index: int, profiles: list[Profile], players: dict[Role, RolePlayer],
+    job: ShardJob, index: int, profiles: Sequence[Profile | Sample], players: dict[Role, RolePlayer],
     title_index: TitleIndex, on_finished: Callable[[Conversation], None] | None = None,
 ) -> tuple[pa.Table, int]:
-    """One shard's dialogues (in profile order) and the number of tokens generated."""
+    """One shard's dialogues (in plan order) and the number of tokens generated; a plan holds
+    profiles (one dialogue each) or samples of them."""
+    samples = [as_sample(item) for item in profiles]
     conversations = [
-        Conversation(profile=p, opening_role=opening_role(p, job.user_share, job.seed)) for p in profiles
+        Conversation(profile=s.profile, opening_role=opening_role(s.profile, job.user_share, job.seed, s.index))
+        for s in samples
     ]
     seed = shards.shard_seed(job.seed, index)
     done, stats = run_conversations(conversations, players, job.engine, title_index, seed, on_finished)
     replay = {"seed": job.seed, "shard": index, "shard_seed": seed, "sampling": sampling_of(job, players)}
     rows = [
-        dialogue_row(c, source=job.source, titles=job.titles, models=job.models, params_hash=job.params_hash, **replay)
-        for c in done
+        dialogue_row(
+            c, source=job.source, sample=s.index, titles=job.titles, models=job.models, params_hash=job.params_hash,
+            **replay,
+        )
+        for c, s in zip(done, samples, strict=True)
     ]
     return to_table(rows), stats.generated_tokens
 
@@ -102,17 +111,23 @@ def simulate_locally(
     job: ShardJob,
     players: dict[Role, RolePlayer],
     title_index: TitleIndex,
-    plan: list[list[Profile]],
+    plan: list[list[Profile | Sample]],
     pending: list[int],
     work_dir: Path,
 ) -> None:
-    """Simulate the pending shards in this process, with a progress bar (dialogues, tok/s, ETA)."""
+    """Simulate the pending shards in this process, with a progress bar (dialogues, tok/s, ETA)
+    and progress lines (:mod:`interplay.simulation.progress`)."""
     tokens = 0
+    progress = Progress.of_plan(job.source, plan, pending)
+    progress.report()
+
+    def finished(_conversation: Conversation) -> None:
+        bar.update(1)
+        progress.advance()
+
     with tqdm(total=sum(len(plan[i]) for i in pending), desc=f"simulate {job.source}", unit="dialogue") as bar:
         for index in pending:
-            table, generated = simulate_shard(
-                job, index, plan[index], players, title_index, on_finished=lambda _c: bar.update(1)
-            )
+            table, generated = simulate_shard(job, index, plan[index], players, title_index, on_finished=finished)
             tokens += generated
             bar.set_postfix(tok_s=f"{tokens / max(bar.format_dict['elapsed'], 1e-9):.1f}")
             shards.write_parquet_atomic(table, shards.shard_path(work_dir, index))
@@ -124,7 +139,7 @@ def in_process(job: ShardJob, players: dict[Role, RolePlayer], title_index: Titl
 
 
 def simulate_to_file(
-    job: ShardJob, profiles: list[Profile], run_pending: ShardRunner, work_dir: Path, out_path: Path
+    job: ShardJob, profiles: Sequence[Profile | Sample], run_pending: ShardRunner, work_dir: Path, out_path: Path
 ) -> pa.Table:
     """Simulate the shards not yet in ``work_dir`` (``run_pending``), then combine all of them
     into ``out_path``: a resumed run writes the same bytes as an uninterrupted one."""

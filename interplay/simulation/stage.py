@@ -12,19 +12,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from interplay.config.params import Params
+from interplay.config.params import Params, SimulationParams
 from interplay.grounding.notes import Grounder
 from interplay.pipeline.runtime_keys import section_keys
 from interplay.pipeline.stage_code import PROJECT_ROOT, stage_code
 from interplay.pipeline.stage_keys import content_hash
 from interplay.preprocess.artifacts import read_catalog as read_catalog_table
 from interplay.preprocess.artifacts import read_dialogues
-from interplay.preprocess.profiles import Profile
-from interplay.simulation import shards
+from interplay.simulation import samples, shards
 from interplay.simulation.engine import EngineSettings
 from interplay.simulation.inputs import CATALOG, DIALOGUES, read_catalog, read_profiles
 from interplay.simulation.run import ShardJob, in_process, select_profiles, simulate_to_file
 from interplay.simulation.runtime import Variant, load_players, model_identities
+from interplay.simulation.samples import Sample
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ WORK = Path("data/work")
 #: together), does.
 _OTHER_VARIANTS: dict[str, set[str]] = {
     "interplay": {"zero_shot", "reference_dependent"},
-    "zero_shot": {"num_profiles", "reference_dependent"},
-    "reference_dependent": {"num_profiles", "zero_shot"},
+    "zero_shot": {"num_profiles", "samples_per_profile", "reference_dependent"},
+    "reference_dependent": {"num_profiles", "samples_per_profile", "zero_shot"},
 }
 #: The stage whose code runs each variant: the shards hash that stage's import closure.
 _STAGE_OF = {"interplay": "simulate"}
@@ -49,7 +49,7 @@ def params_hash(params: Params, variant: str) -> str:
     return shards.run_identity(
         {
             "seed": params.seed,
-            "simulation": params.simulation.model_dump(exclude=_not_deciding(variant)),
+            "simulation": params.simulation.model_dump(exclude=_not_deciding(variant, params.simulation)),
             "retriever": params.retriever.model_dump() if variant == "interplay" else None,
             "end_marker": params.preprocess.end_marker,
             "accept_marker": params.preprocess.accept_marker,
@@ -58,8 +58,16 @@ def params_hash(params: Params, variant: str) -> str:
     )
 
 
-def _not_deciding(variant: str) -> set[str]:
-    return set(section_keys("simulation")) | _OTHER_VARIANTS[variant]
+def _not_deciding(variant: str, settings: SimulationParams) -> set[str]:
+    """Keys left out of the hash; one sample per profile is left out too, so that the rows of
+    runs from before samples existed keep their hash (and their bytes)."""
+    single = {"samples_per_profile"} if settings.samples_per_profile == 1 else set()
+    return set(section_keys("simulation")) | _OTHER_VARIANTS[variant] | single
+
+
+def samples_per_profile(params: Params, variant: str) -> int:
+    """Interplay's ``simulation.samples_per_profile``; the baselines simulate each profile once."""
+    return params.simulation.samples_per_profile if variant == "interplay" else 1
 
 
 def code_version(variant: str) -> str:
@@ -99,7 +107,11 @@ def engine_settings(params: Params, variant: Variant, root: Path | None = None) 
 def simulate_pairs(params: Params, root: Path, variant: Variant, count: int | None, out: Path) -> Path:
     """Dialogues of one variant (see ``Variant``) from held-out profiles, sharded and resumable."""
     settings = params.simulation
-    profiles = select_profiles(read_profiles(root), settings.profile_splits, count, params.seed)
+    chosen = select_profiles(read_profiles(root), settings.profile_splits, count, params.seed)
+    per_profile = samples_per_profile(params, variant)
+    profiles = samples.expand(chosen, per_profile, params.seed)
+    log.info("%s: %d profiles of %s x %d samples = %d dialogues", variant, len(chosen),
+             "+".join(settings.profile_splits), per_profile, len(profiles))
     index, titles = read_catalog(root)
     job = ShardJob(
         source=variant,
@@ -112,11 +124,11 @@ def simulate_pairs(params: Params, root: Path, variant: Variant, count: int | No
         shard_size=settings.shard_size,
     )
     identity = shards.run_identity(
-        {"job": job.params_hash, "models": job.models, "profiles": [p.profile_id for p in profiles],
+        {"job": job.params_hash, "models": job.models, "profiles": [s.key for s in profiles],
          "code": code_version(variant), "train": content_hash(root / DIALOGUES) if job.engine.grounder else None}
     )
 
-    def run_pending(plan: list[list[Profile]], pending: list[int], work_dir: Path) -> None:
+    def run_pending(plan: list[list[Sample]], pending: list[int], work_dir: Path) -> None:
         """Shards on Dask (``simulation.task_runner: dask``) or here; models load only if any is pending."""
         if settings.task_runner == "dask":
             from interplay.simulation.distributed import run_on_dask
