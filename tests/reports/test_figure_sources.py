@@ -97,12 +97,20 @@ def _dvc_outputs() -> set[str]:
     return outs
 
 
+#: Reports a user's own command writes, which no run of this repository can commit: path -> why.
+WRITTEN_BY_USERS = {
+    "reports/human_eval.md": "`interplay human-eval analyze` writes it from a team's own study's export",
+}
+
+
 @pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(REPO).as_posix() for p in REPORTS.glob("*.md"))])
 def test_every_report_a_page_cites_exists(page: str) -> None:
     text = (REPO / page).read_text(encoding="utf-8")
     cited = {m.rstrip(".,/") for m in re.findall(r"(?<![\w/])reports/[\w./*-]*", text) if "*" not in m}
     outputs = _dvc_outputs()
-    missing = sorted(c for c in cited if not (REPO / c).exists() and c not in outputs)
+    missing = sorted(
+        c for c in cited if not (REPO / c).exists() and c not in outputs and c not in WRITTEN_BY_USERS
+    )
     assert not missing, f"{page} cites {missing}, which no commit file or DVC output is"
 
 
