@@ -14,8 +14,8 @@ Modes, each trained in a fresh process (so that its peak RSS, read from the proc
   commit's ``interplay`` package (``git archive``): the base held in bf16, LoRA in fp32, and no autocast
   during training (the Trainer's autocast wraps ``model.forward``, which the loss never calls).
 
-Reported per mode: supervised tokens per second, validation loss before and after the same steps,
-peak RSS; per bf16 mode, its speed and loss against fp32 and whether the goals are met (tokens/s
+Reported per mode: supervised tokens per second (and per CPU second of training, less moved by
+other processes on a shared machine), validation loss before and after the same steps, peak RSS; per bf16 mode, its speed and loss against fp32 and whether the goals are met (tokens/s
 >= 2.2x fp32 where bf16 is native, validation loss within 2% of fp32, peak RSS under 3 GB). A bf16
 against fp32 matmul at SmolLM2's shapes, in the same run, says what ratio the hardware allows.
 
@@ -61,8 +61,20 @@ train = encode_rows(tokenizer, subsample(read_sft_rows(sft_path(data, {role!r}, 
                     params.seed), settings.max_tokens, windows)
 validation = encode_rows(tokenizer, subsample(read_sft_rows(sft_path(data, {role!r}, "validation")),
                          settings.max_eval_rows, params.seed), settings.max_tokens, windows)
+import time
+from transformers import TrainerCallback
+cpu = {{}}
+class CpuTime(TrainerCallback):
+    def on_train_begin(self, args, state, control, **kwargs):
+        cpu["begin"] = time.process_time()
+    def on_train_end(self, args, state, control, **kwargs):
+        cpu["end"] = time.process_time()
 metrics = train_adapter(model, tokenizer, train, validation, settings, seed=params.seed,
-                        out_dir=Path({tmp!r}) / "adapter", checkpoint_dir=Path({tmp!r}) / "checkpoints")
+                        out_dir=Path({tmp!r}) / "adapter", checkpoint_dir=Path({tmp!r}) / "checkpoints",
+                        callbacks=[CpuTime()])
+tokens = metrics["supervised_tokens_per_second"] * metrics["train_seconds"]
+metrics["train_cpu_seconds"] = round(cpu["end"] - cpu["begin"], 2)
+metrics["supervised_tokens_per_cpu_second"] = round(tokens / metrics["train_cpu_seconds"], 2)
 status = Path("/proc/self/status").read_text()
 metrics["peak_rss_mib"] = round(int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) / 1024, 1)
 metrics["base_dtype"] = {base_dtype!r}
@@ -72,6 +84,9 @@ print("RESULT " + json.dumps(metrics))
 #: What each child run reports, of the stage's metrics and its peak RSS.
 RESULT_KEYS = ("supervised_tokens_per_second", "validation_loss_before", "validation_loss_after",
                "train_seconds", "train_steps", "peak_rss_mib", "precision")
+#: Training's CPU time (all threads), beside the wall clock: the machine is shared, and a ratio of
+#: CPU time is less moved by other processes than one of wall time.
+CPU_KEYS = ("train_cpu_seconds", "supervised_tokens_per_cpu_second")
 
 #: mode -> (precision setting, dtype the frozen base is held in, runs the code of ``--before``).
 MODES: dict[str, tuple[str, str, bool]] = {
@@ -154,9 +169,11 @@ def compare(run: dict, fp32: dict, native_bf16: bool) -> dict:
     """A bf16 mode against fp32: ratios and whether each goal is met (the speed goal only binds
     where the CPU has native bf16)."""
     ratio = run["supervised_tokens_per_second"] / fp32["supervised_tokens_per_second"]
+    cpu_ratio = run["supervised_tokens_per_cpu_second"] / fp32["supervised_tokens_per_cpu_second"]
     loss = relative_difference(run["validation_loss_after"], fp32["validation_loss_after"])
     return {
         "tokens_per_second_over_fp32": round(ratio, 2),
+        "tokens_per_cpu_second_over_fp32": round(cpu_ratio, 2),
         "validation_loss_relative_difference": round(loss, 4),
         "goals_met": {
             "tokens_per_second_ratio": (ratio >= GOALS["tokens_per_second_ratio_at_least"]) if native_bf16 else None,
@@ -200,7 +217,7 @@ def main() -> None:
             metrics = run_child(args.role, {**overrides, "precision": precision}, args.threads, base_dtype,
                                 code=before_code if before else ROOT, data=args.data_root)
             results[mode] = {
-                **{k: metrics[k] for k in RESULT_KEYS},
+                **{k: metrics[k] for k in RESULT_KEYS + CPU_KEYS},
                 "base_dtype": base_dtype,
                 "code": args.before if before else "this commit",
                 "load_average_1min_before_after": [round(load, 2), round(os.getloadavg()[0], 2)],
@@ -235,7 +252,8 @@ def main() -> None:
     for mode, comparison in comparisons.items():
         met = ", ".join(f"{goal}: {'n/a' if ok is None else 'met' if ok else 'NOT met'}"
                         for goal, ok in comparison["goals_met"].items())
-        print(f"{mode}: {comparison['tokens_per_second_over_fp32']}x fp32 tokens/s, validation loss "
+        print(f"{mode}: {comparison['tokens_per_second_over_fp32']}x fp32 tokens/s "
+              f"({comparison['tokens_per_cpu_second_over_fp32']}x per CPU second), validation loss "
               f"{comparison['validation_loss_relative_difference']:.2%} from fp32, peak RSS "
               f"{results[mode]['peak_rss_mib']:.0f} MiB; goals: {met}")
     print(f"float32: peak RSS {fp32['peak_rss_mib']:.0f} MiB; "
