@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,6 +191,9 @@ def main() -> None:
     parser.add_argument("--eval-rows", type=int, default=32, help="validation rows (the same for every mode)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--parallel", action="store_true",
+                        help="train every mode at once, each in its own process: on a shared machine all see "
+                             "the same load (compare tokens per CPU second); peak RSS stays per process")
     parser.add_argument("--before", default="9f207e5", help="commit whose bf16 training `bf16-before` runs")
     parser.add_argument("--data-root", type=Path, default=ROOT, help="folder holding data/processed and models/base")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_training.json")
@@ -207,23 +211,27 @@ def main() -> None:
     matmul = matmul_gflops(args.threads)
     print("matmul GFLOP/s", json.dumps(matmul), flush=True)
 
-    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         before_code = Path(tmp) / "before"
         if any(MODES[m][2] for m in args.modes):
             export_package(args.before, before_code)
-        for mode in args.modes:
+
+        def measure(mode: str) -> dict:
             precision, base_dtype, before = MODES[mode]
             load = os.getloadavg()[0]
             metrics = run_child(args.role, {**overrides, "precision": precision}, args.threads, base_dtype,
                                 code=before_code if before else ROOT, data=args.data_root)
-            results[mode] = {
+            result = {
                 **{k: metrics[k] for k in RESULT_KEYS + CPU_KEYS},
                 "base_dtype": base_dtype,
                 "code": args.before if before else "this commit",
                 "load_average_1min_before_after": [round(load, 2), round(os.getloadavg()[0], 2)],
             }
-            print(mode, json.dumps(results[mode]), flush=True)
+            print(mode, json.dumps(result), flush=True)
+            return result
+
+        with ThreadPoolExecutor(max_workers=len(args.modes) if args.parallel else 1) as pool:
+            results = dict(zip(args.modes, pool.map(measure, args.modes)))
 
     fp32 = results["float32"]
     comparisons = {m: compare(r, fp32, native) for m, r in results.items() if m != "float32"}
@@ -239,6 +247,7 @@ def main() -> None:
         "settings": {**default.model_dump(include={"batch_size", "gradient_accumulation_steps", "max_tokens",
                                                    "learning_rate", "lora_r", "lora_target_modules"}), **overrides},
         "threads": args.threads,
+        "modes_ran": "at once, each in its own process" if args.parallel else "one after another",
         "cpu_description": precisions.cpu_description(),
         "auto_resolves_to": precisions.resolve("auto"),
         "stage_bf16_mode": stage_mode,
