@@ -71,8 +71,10 @@ def dtype_of(resolved: Resolved) -> torch.dtype:
 def training_base_dtype(resolved: Resolved) -> torch.dtype:
     """The dtype fine-tuning holds the frozen base weights in.
 
-    In bf16 they are held in bf16: autocast casts a frozen fp32 weight again in every forward
-    (its cast cache keeps only weights that require grad), which costs time and memory for the
-    same bf16 matmul inputs (`reports/bench_training.json` compares both, same data and steps).
+    In bf16 they are held in bf16 (as before autocast was entered in training): under autocast a
+    frozen fp32 weight is cast again in every forward, since autocast caches the casts of weights
+    that require grad only, and the bf16 copy autograd keeps comes beside the fp32 one.
+    ``benchmarks/bench_training.py`` measures both (modes ``bf16-autocast`` and
+    ``bf16-autocast-bf16-base``) against fp32 on the same data and steps.
     """
     return dtype_of(resolved)
