@@ -2,12 +2,14 @@
 
 One rule for fine-tuning and simulation. ``auto`` picks bf16 on a GPU that supports it and on a
 CPU whose instruction set has native bf16 matmuls (AMX or AVX512-BF16, read from the CPU's flags,
-never assumed): there a bf16 matmul runs several times faster than fp32 (SmolLM2's shapes on 2
-cores: ~4.7x, `benchmarks/bench_training.py`). Elsewhere bf16 would be emulated and slower, so
-``auto`` stays in fp32.
+never assumed): there a bf16 matmul runs faster than fp32 (`benchmarks/bench_training.py` measures
+the ratio at SmolLM2's shapes beside the fine-tuning it buys). Elsewhere bf16 would be emulated and
+slower, so ``auto`` stays in fp32.
 
-In bf16 the frozen base weights are *held* in bf16 (not re-cast in every op); the trainable LoRA
-weights and their optimizer state stay in fp32 and autocast runs the matmuls in bf16.
+Fine-tuning in bf16 is mixed precision, as torch AMP does it: forward and loss run under
+``torch.autocast`` in bf16, while the trainable LoRA weights (the master weights) and their AdamW
+state stay in fp32. The frozen base weights are never updated, so they are no master copy; they are
+held in :func:`training_base_dtype`.
 """
 
 from __future__ import annotations
@@ -64,3 +66,15 @@ def resolve(precision: Precision) -> Resolved:
 
 def dtype_of(resolved: Resolved) -> torch.dtype:
     return torch.bfloat16 if resolved == "bfloat16" else torch.float32
+
+
+def training_base_dtype(resolved: Resolved) -> torch.dtype:
+    """The dtype fine-tuning holds the frozen base weights in.
+
+    In bf16 they are held in bf16 (as before autocast was entered in training): under autocast a
+    frozen fp32 weight is cast again in every forward, since autocast caches the casts of weights
+    that require grad only, and the bf16 copy autograd keeps comes beside the fp32 one.
+    ``benchmarks/bench_training.py`` measures both (modes ``bf16-autocast`` and
+    ``bf16-autocast-bf16-base``) against fp32 on the same data and steps.
+    """
+    return dtype_of(resolved)

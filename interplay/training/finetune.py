@@ -52,6 +52,12 @@ def supervised_loss(
     return loss, count
 
 
+def bf16_autocast(device: torch.device | str, enabled: bool) -> torch.autocast:
+    """Forward and loss in bf16 where ``enabled`` (mixed precision: the parameters keep their
+    dtype, autocast casts matmul inputs; backward runs outside, as torch AMP prescribes)."""
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=enabled)
+
+
 @torch.no_grad()
 def evaluate_loss(
     model: torch.nn.Module,
@@ -71,7 +77,7 @@ def evaluate_loss(
     for batch_ids in sorted_batches(lengths, batch_size):
         batch = collate([{"input_ids": examples[i].input_ids, "labels": examples[i].labels} for i in batch_ids])
         batch = {k: v.to(device) for k, v in batch.items()}
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        with bf16_autocast(device, bf16):
             loss, count = supervised_loss(model, batch)
         total += float(loss) * count
         tokens += count
@@ -105,16 +111,20 @@ def _trainer_classes():
 
         loss_is_scaled_for_ga = True
 
-        def __init__(self, *args: Any, throughput: Throughput, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, throughput: Throughput, bf16: bool = False, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.throughput = throughput
+            # The Trainer's own bf16 autocast wraps ``model.forward``, which supervised_loss never
+            # calls (it runs the decoder and the projection itself): autocast is entered here.
+            self.bf16 = bf16
             # The Trainer counts ``num_items_in_batch`` (labels[..., 1:] != -100, the positions
             # supervised_loss scores) only for models said to take loss kwargs: ours does.
             self.model_accepts_loss_kwargs = True
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             training = model.training
-            loss, count = supervised_loss(model, inputs, num_items_in_batch if training else None)
+            with bf16_autocast(inputs["input_ids"].device, self.bf16):
+                loss, count = supervised_loss(model, inputs, num_items_in_batch if training else None)
             if training:
                 self.throughput.tokens += count
                 if num_items_in_batch is None:  # not counted: a mean of micro-batch means
@@ -233,10 +243,10 @@ def train_adapter(
 ) -> dict[str, Any]:
     """Train a LoRA adapter, save it to ``out_dir`` and return the metrics.
 
-    A previous run killed with the same inputs resumes from its last checkpoint. In bf16 the
-    caller loads the frozen base weights in bf16 (:func:`load_base` with that dtype), so the base
-    matmuls run in bf16; the LoRA weights (and their optimizer state) are kept in fp32, and peft
-    runs the small LoRA matmuls in their dtype.
+    A previous run killed with the same inputs resumes from its last checkpoint. In bf16 training
+    is mixed precision: forward and loss run under bf16 autocast (:func:`bf16_autocast`), the LoRA
+    weights and so their AdamW state stay in fp32. The caller loads the frozen base in
+    :func:`interplay.models.precision.training_base_dtype` (:func:`load_base` with that dtype).
     """
     from peft import LoraConfig, get_peft_model
     from transformers import PrinterCallback, TrainingArguments, set_seed
@@ -307,6 +317,7 @@ def train_adapter(
         train_dataset=to_dataset(train),
         data_collator=PadCollator(pad_id),
         throughput=throughput,
+        bf16=bf16,
         callbacks=[progress_cls(throughput, desc=f"finetune {out_dir.parent.name}"), trim_cls(), *(callbacks or [])],
     )
     trainer.remove_callback(PrinterCallback)

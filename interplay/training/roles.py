@@ -45,7 +45,7 @@ def finetune_role(params: Params, root: Path, role: TrainedRole) -> dict[str, An
     settings = params.finetune.for_role(role)
     base_dir = role_base_dir(params, root, role)
     provenance = json.loads((base_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
-    model, tokenizer = load_base(base_dir, precisions.dtype_of(precisions.resolve(settings.precision)))
+    model, tokenizer = load_base(base_dir, precisions.training_base_dtype(precisions.resolve(settings.precision)))
     train_rows = subsample(read_sft_rows(sft_path(root, role, "train")), settings.max_train_rows, params.seed)
     eval_rows = subsample(
         read_sft_rows(sft_path(root, role, "validation")), settings.max_eval_rows, params.seed

@@ -163,3 +163,46 @@ def test_bf16_holds_the_base_in_bf16_and_trains_lora_in_fp32(base_dir: Path, tmp
     trained = {p.dtype for p in model.parameters() if p.requires_grad}
     assert frozen == {torch.bfloat16} and trained == {torch.float32}
     assert {t.dtype for t in _adapter(tmp_path).values()} == {torch.float32}
+
+
+def test_auto_trains_in_bf16_autocast_with_fp32_masters_where_bf16_is_native(
+    base_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interplay.models import precision as precisions
+    from interplay.training import finetune
+
+    monkeypatch.setattr(precisions, "cpu_has_fast_bf16", lambda: True)  # a CPU with AMX / AVX512-BF16
+    if torch.cuda.is_available():
+        pytest.skip("auto resolves by the GPU here")
+    resolved = precisions.resolve("auto")
+    assert resolved == "bfloat16"
+    model, tokenizer = load_base(base_dir, precisions.training_base_dtype(resolved))
+
+    autocast_in_training: list[tuple[bool, torch.dtype]] = []
+    real_loss = finetune.supervised_loss
+
+    def spy(model, batch, tokens=None):
+        if model.training:
+            autocast_in_training.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return real_loss(model, batch, tokens)
+
+    monkeypatch.setattr(finetune, "supervised_loss", spy)
+    optimizer_state: list[torch.dtype] = []
+    from transformers import TrainerCallback
+
+    class OptimizerState(TrainerCallback):
+        def on_step_end(self, args, state, control, optimizer=None, **kwargs):
+            optimizer_state[:] = [t.dtype for s in optimizer.state.values() for t in s.values() if t.numel() > 1]
+
+    settings = SETTINGS.model_copy(update={"precision": "auto", "max_steps": 2, "save_steps": 10})
+    metrics = train_adapter(
+        model, tokenizer, _examples(tokenizer, 8), _examples(tokenizer, 4, offset=100), settings,
+        seed=7, out_dir=tmp_path / "adapter", checkpoint_dir=tmp_path / "checkpoints", callbacks=[OptimizerState()],
+    )
+    assert metrics["precision"] == "bfloat16"
+    # forward and loss of every training step computed in bf16 ...
+    assert autocast_in_training and set(autocast_in_training) == {(True, torch.bfloat16)}
+    # ... while the master weights (LoRA) and AdamW's moments stay fp32
+    assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}
+    assert optimizer_state and set(optimizer_state) == {torch.float32}
+    assert {t.dtype for t in _adapter(tmp_path).values()} == {torch.float32}
