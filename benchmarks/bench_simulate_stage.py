@@ -121,6 +121,7 @@ def instrument(sections: Sections) -> dict[str, Any]:
     """Wrap the functions of each section in the code under test; returns handles the run needs."""
     import torch
     import transformers
+
     from interplay.grounding import notes
     from interplay.simulation import engine, prefix_cache, run, stage
 
