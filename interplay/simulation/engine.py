@@ -109,11 +109,10 @@ class TurnGenerator:
         prompts = [self.prompt_ids(chat, sampling.max_new_tokens) for chat in chats]
         store = cache if cache is not None and keys is not None else PrefixCache()
         row_keys = list(keys) if keys is not None else list(range(len(prompts)))
-        layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, self.model.config)
+        layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, reserve=sampling.max_new_tokens)
         device = next(self.model.parameters()).device
         options = self.generation_options(sampling, layout.input_ids.shape[1]) | {"return_dict_in_generate": True}
-        if layout.cache is not None:
-            options["cache"] = layout.cache
+        options["cache"] = layout.cache
         if adapter is not None:
             # One adapter per batch: activating it is cheaper than peft's per-row adapter_names
             # path (which splits every LoRA layer's input by adapter), with the same result.

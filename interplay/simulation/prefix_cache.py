@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from transformers import DynamicCache
+from transformers.cache_utils import Cache, DynamicLayer
 
 
 @dataclass
@@ -29,13 +31,75 @@ class _Entry:
     states: torch.Tensor  # every layer's keys and values: [2 * layers, heads, tokens, dim]
 
 
+class PreallocatedLayer(DynamicLayer):
+    """A layer's keys and values written in place into a buffer with room for the whole batch
+    (prompt and reply), where :class:`~transformers.cache_utils.DynamicLayer` concatenates: that
+    copies every state held at every decoding step, for a long prompt more memory traffic than the
+    model's weights. The states seen are the same; past the buffer it grows (doubling)."""
+
+    def __init__(self, capacity: int, keys: torch.Tensor | None = None, values: torch.Tensor | None = None,
+                 length: int = 0) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.length = length
+        if keys is not None and values is not None:
+            self._use(keys, values)
+
+    def _use(self, keys_buffer: torch.Tensor, values_buffer: torch.Tensor) -> None:
+        self._keys, self._values = keys_buffer, values_buffer
+        self.device = keys_buffer.device
+        self.is_initialized = True
+        self.keys = keys_buffer[:, :, : self.length]
+        self.values = values_buffer[:, :, : self.length]
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        rows, heads, _, dim = key_states.shape
+        self._use(key_states.new_zeros((rows, heads, self.capacity, dim)),
+                  value_states.new_zeros((rows, heads, self.capacity, value_states.shape[-1])))
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object, **kwargs: object
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        end = self.length + key_states.shape[-2]
+        if end > self._keys.shape[-2]:
+            grown = max(end, 2 * self._keys.shape[-2])
+            self._use(_widened(self._keys, grown), _widened(self._values, grown))
+        self._keys[:, :, self.length : end] = key_states
+        self._values[:, :, self.length : end] = value_states
+        self.length = end
+        self.keys = self._keys[:, :, :end]
+        self.values = self._values[:, :, :end]
+        return self.keys, self.values
+
+
+def _widened(buffer: torch.Tensor, columns: int) -> torch.Tensor:
+    wider = buffer.new_zeros((*buffer.shape[:2], columns, buffer.shape[3]))
+    wider[:, :, : buffer.shape[2]] = buffer
+    return wider
+
+
+class PreallocatedCache(DynamicCache):
+    """A :class:`~transformers.DynamicCache` of :class:`PreallocatedLayer` (one per model layer,
+    made on first use), optionally starting from ``buffer``: ``[2 * layers, rows, heads,
+    capacity, dim]`` whose first ``length`` columns hold reused states."""
+
+    def __init__(self, capacity: int, buffer: torch.Tensor | None = None, length: int = 0) -> None:
+        if buffer is None:
+            Cache.__init__(self, layers=None, layer_class_to_replicate=partial(PreallocatedLayer, capacity))
+        else:
+            layers = [PreallocatedLayer(capacity, buffer[i], buffer[i + 1], length) for i in range(0, len(buffer), 2)]
+            Cache.__init__(self, layers=layers)
+
+
 @dataclass
 class BatchLayout:
     """One batch's tensors: ``prefix`` columns come from the store, the rest are run."""
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
-    cache: DynamicCache | None
+    cache: PreallocatedCache
     spans: list[tuple[int, int, int, int]]  # per row: prefix start, prefix end, new start, new end
 
     def columns(self, row: int, reply_tokens: int) -> torch.Tensor:
@@ -75,9 +139,10 @@ class PrefixCache:
         return min(common_prefix(entry.ids, ids), len(ids) - 1)
 
     def layout(
-        self, keys: Sequence[Hashable], prompts: Sequence[list[int]], pad_id: int, config: object
+        self, keys: Sequence[Hashable], prompts: Sequence[list[int]], pad_id: int, reserve: int = 0
     ) -> BatchLayout:
-        """Input ids, mask and past states for a batch whose rows reuse what they can."""
+        """Input ids, mask and past states for a batch whose rows reuse what they can, in a cache
+        with room for ``reserve`` more columns (the reply) beyond the prompt."""
         reuse = [self.reusable(key, ids) for key, ids in zip(keys, prompts)]
         prefix = max(reuse, default=0)
         new = max(len(ids) - r for ids, r in zip(prompts, reuse))
@@ -87,30 +152,31 @@ class PrefixCache:
             rows.append([pad_id] * (prefix - r) + ids[:r] + [pad_id] * (new - n) + ids[r:])
             masks.append([0] * (prefix - r) + [1] * r + [0] * (new - n) + [1] * n)
             spans.append((prefix - r, prefix, prefix + new - n, prefix + new))
-        cache = None
-        if prefix:
-            cache = DynamicCache(self._stacked(keys, reuse, prefix), config=config)
+        cache = self._preallocated(keys, reuse, prefix, prefix + new + reserve)
         return BatchLayout(torch.tensor(rows), torch.tensor(masks), cache, spans)
 
-    def _stacked(
-        self, keys: Sequence[Hashable], reuse: Sequence[int], prefix: int
-    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Each layer's states for the batch, each row left-padded with zeros to ``prefix``.
+    def _preallocated(
+        self, keys: Sequence[Hashable], reuse: Sequence[int], prefix: int, capacity: int
+    ) -> PreallocatedCache:
+        """The batch's cache, ``capacity`` columns wide, holding each layer's reused states, each
+        row left-padded with zeros to ``prefix``.
 
         One copy per row (all layers at once), not one per row and layer: on a GPU the many
         small copies cost more than the generation they save.
         """
-        template = next(self._entries[k].states for k, r in zip(keys, reuse) if r)
+        template = next((self._entries[k].states for k, r in zip(keys, reuse) if r), None)
+        if template is None:
+            return PreallocatedCache(capacity)
         layers2, heads, _, dim = template.shape
-        stacked = template.new_zeros((layers2, len(keys), heads, prefix, dim))
+        buffer = template.new_zeros((layers2, len(keys), heads, capacity, dim))
         for row, (key, r) in enumerate(zip(keys, reuse)):
             if r:
-                stacked[:, row, :, prefix - r :] = self._entries[key].states[:, :, :r]
-        return [(stacked[2 * i], stacked[2 * i + 1]) for i in range(layers2 // 2)]
+                buffer[:, row, :, prefix - r : prefix] = self._entries[key].states[:, :, :r]
+        return PreallocatedCache(capacity, buffer, prefix)
 
     def store_batch(
         self, keys: Sequence[Hashable], layout: BatchLayout, prompts: Sequence[list[int]],
-        replies: Sequence[list[int]], cache: DynamicCache,
+        replies: Sequence[list[int]], cache: Cache,
     ) -> None:
         """Keep each row's states for its prompt followed by ``replies[row]`` (generated tokens
         whose states ``cache`` holds), found where ``layout`` put them."""

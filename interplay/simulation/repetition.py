@@ -35,11 +35,19 @@ class ReplyRepetition(LogitsProcessor):
             scores = scores.scatter(1, reply, seen)
         n = self.ngram_size
         if n and reply.shape[1] >= n:
-            for row, tokens in enumerate(reply.tolist()):
-                prefix = tuple(tokens[len(tokens) - n + 1 :])
-                banned = {
-                    tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tuple(tokens[i : i + n - 1]) == prefix
-                }
-                if banned:
-                    scores[row, list(banned)] = -float("inf")
+            rows, tokens = banned_next_tokens(reply, n)
+            scores[rows, tokens] = -float("inf")
         return scores
+
+
+def banned_next_tokens(reply: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows and tokens that would complete an n-gram already in that row's reply: the token after
+    every earlier occurrence of the row's last ``n - 1`` tokens.
+
+    One tensor expression for the whole batch (no Python loop over rows or positions: it runs at
+    every decoding step), the same tokens as checking each n-gram of each row in turn.
+    """
+    windows = reply.unfold(1, n, 1)  # [rows, positions, n]: every n-gram of the reply
+    prefix = reply[:, reply.shape[1] - n + 1 :]  # what the next token would follow
+    rows, positions = (windows[:, :, : n - 1] == prefix[:, None, :]).all(dim=2).nonzero(as_tuple=True)
+    return rows, windows[rows, positions, n - 1]

@@ -146,6 +146,26 @@ def test_reused_prompt_states_give_the_same_replies_as_encoding_from_scratch(tin
     assert len(cache) == 2 and cache.reusable("a", prompts[0]) == 0
 
 
+def test_a_batch_holds_its_states_in_one_buffer_with_room_for_the_reply(tiny_dir: Path) -> None:
+    """Decoding writes each step's states in place: a cache that concatenated at every step would
+    copy everything held (hundreds of prompt tokens) once per generated token."""
+    from interplay.simulation.prefix_cache import PrefixCache
+
+    generator = players_for(tiny_dir)["user"].generator
+    chats = [[{"role": "user", "content": "Hello" + "!" * i}] for i in range(2)]
+    prompts = [generator.prompt_ids(chat, 6) for chat in chats]
+    layout = PrefixCache().layout(["a", "b"], prompts, generator.tokenizer.pad_token_id, reserve=6)
+    width = layout.input_ids.shape[1]
+    out = generator.model.generate(
+        input_ids=layout.input_ids, attention_mask=layout.attention_mask, cache=layout.cache, max_new_tokens=6,
+        min_new_tokens=6, do_sample=False, pad_token_id=generator.tokenizer.pad_token_id, return_dict_in_generate=True,
+    )
+    keys = out.cache.layers[0].keys
+    assert keys.shape[2] == width + 5  # every column but the last sampled one
+    rows, heads, _, dim = keys.shape
+    assert keys.untyped_storage().nbytes() == rows * heads * (width + 6) * dim * keys.element_size()
+
+
 def test_recommender_never_sees_the_profile(tiny_dir: Path, tmp_path: Path) -> None:
     players = players_for(tiny_dir)
     generator = players["recommender"].generator
