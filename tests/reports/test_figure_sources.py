@@ -51,6 +51,10 @@ README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
     ("{} on generated text and {} on real, and {} (recall {}) on a held-out sample", "linking.json",
      [("samples", "tuning_generated", "precision"), ("samples", "tuning_real", "precision"),
       ("samples", "heldout_real", "precision"), ("samples", "heldout_real", "recall")], "{:.3f}"),
+    ("on 300 held-out endings it accepts for {} of them, with precision {} against {} for always accepting "
+     "(recall {})", "acceptance.json",
+     [("predicted_accept_share",), ("model", "precision"), ("always_accept", "precision"), ("model", "recall")],
+     "{:.3f}"),
     ("a held-out sample of {} names in {} real turns", "linking.json",
      [("samples", "heldout_real", "labelled_names"), ("samples", "heldout_real", "turns")], "{}"),
 ]
