@@ -55,6 +55,10 @@ README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
      "(recall {})", "acceptance.json",
      [("predicted_accept_share",), ("model", "precision"), ("always_accept", "precision"), ("model", "recall")],
      "{:.3f}"),
+    ("the user adapter trained at {} supervised tokens/s and the recommender at {}, and the lock-step engine "
+     "generated {} tokens/s at batch 32: {} of plain `generate`", "gpu_check.json",
+     [("finetune_user", "supervised_tokens_per_second"), ("finetune_recommender", "supervised_tokens_per_second"),
+      ("a_lockstep_batch32", "tokens_per_s"), ("a_over_c",)], "{}"),
     ("a held-out sample of {} names in {} real turns", "linking.json",
      [("samples", "heldout_real", "labelled_names"), ("samples", "heldout_real", "turns")], "{}"),
 ]
