@@ -113,7 +113,8 @@ def measure(root: Path, limit: int | None) -> dict[str, Any]:
     return {
         "what": "the trained user simulator's decision (accept vs end marker, the likelier after the "
         "seeker's last real words) against real seekers' recorded decisions on held-out test dialogues",
-        "commit": current_commit(root),
+        "commit": current_commit(ROOT),  # the code that scored
+        "run_commit": current_commit(root),  # the run whose models and data it read
         "command": "python benchmarks/bench_acceptance.py" + (f" --limit {limit}" if limit != DEFAULT_ENDINGS else ""),
         "cpu_description": cpu_description(),
         "precision": inference_precision(params.simulation.precision),
@@ -139,8 +140,8 @@ def render(data: dict[str, Any]) -> str:
     lines = [
         "# The user simulator's decision against real seekers'",
         "",
-        f"Written by `{data['command']}` from `reports/acceptance.json` (commit {data['commit']}, "
-        f"{data['precision']}).",
+        f"Written by `{data['command']}` from `reports/acceptance.json` (code {data['commit']}, on the "
+        f"models of the run at {data.get('run_commit', data['commit'])}, {data['precision']}).",
         "",
         f"{data['endings']} held-out real ReDial endings (test split) whose seekers' decision the "
         f"questionnaire records; {_fmt(data['accepted_share'])} of those seekers accepted a "
