@@ -16,15 +16,12 @@ them); this module builds the examples and computes the figures.
 
 from __future__ import annotations
 
-import math
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from interplay.corpus.schema import Dialogue
 from interplay.dialogue.rows import ChatMessage
-from interplay.evaluation.intervals import Ratio, bootstrap_interval
 from interplay.preprocess.profiles import Profile
 from interplay.preprocess.sft import user_example
 from interplay.text.end_marker import strip_markers
@@ -66,39 +63,45 @@ def endings(
     return found
 
 
-def _rate_statistics(predicted: Sequence[bool], actual: Sequence[bool]) -> dict[str, Ratio]:
-    """Precision, recall and accuracy of "accept" as ratios over endings (the units resampled)."""
-    p = np.asarray(predicted, dtype=float)
-    a = np.asarray(actual, dtype=float)
+def _rates(pairs: Sequence[tuple[bool, bool]]) -> dict[str, float | None]:
+    """``(predicted, actual)`` pairs -> precision, recall, accuracy of "accept" (None: undefined)."""
+    tp = sum(1 for p, a in pairs if p and a)
+    predicted = sum(1 for p, _ in pairs if p)
+    actual = sum(1 for _, a in pairs if a)
     return {
-        "precision": Ratio(p * a, p),
-        "recall": Ratio(p * a, a),
-        "accuracy": Ratio((p == a).astype(float), np.ones_like(p)),
+        "precision": tp / predicted if predicted else None,
+        "recall": tp / actual if actual else None,
+        "accuracy": sum(1 for p, a in pairs if p == a) / len(pairs) if pairs else None,
     }
-
-
-def _with_intervals(predicted: Sequence[bool], actual: Sequence[bool], resamples: int, seed: int) -> dict:
-    out: dict[str, object] = {}
-    for key, stat in _rate_statistics(predicted, actual).items():
-        value = float(stat.evaluate(np.ones((1, stat.units)))[0]) if stat.units else math.nan
-        out[key] = value if math.isfinite(value) else None
-        interval = bootstrap_interval(stat, resamples=resamples, seed=seed) if stat.units else None
-        out[f"{key}_ci"] = list(interval) if interval else None
-    return out
 
 
 def decision_figures(
     predicted: Sequence[bool], actual: Sequence[bool], resamples: int = 1000, seed: int = 13
 ) -> dict[str, object]:
     """Precision, recall and accuracy of the predicted "accept" decisions, each with a 95%
-    bootstrap interval over dialogues (:mod:`interplay.evaluation.intervals`, fixed ``seed``), and
-    the same for always accepting."""
+    bootstrap interval over dialogues (fixed ``seed``), and the same for always accepting."""
     if len(predicted) != len(actual):
         raise ValueError("one prediction per ending")
+    pairs = list(zip(predicted, actual))
+    rng = random.Random(seed)
+    draws = [[pairs[rng.randrange(len(pairs))] for _ in pairs] for _ in range(resamples)] if pairs else []
+
+    def with_intervals(rows: Sequence[tuple[bool, bool]], resampled: list[list[tuple[bool, bool]]]) -> dict:
+        point = _rates(rows)
+        out: dict[str, object] = {}
+        for key, value in point.items():
+            values = sorted(v for d in resampled if (v := _rates(d)[key]) is not None)
+            low = values[int(0.025 * (len(values) - 1))] if values else None
+            high = values[int(0.975 * (len(values) - 1))] if values else None
+            out[key] = value
+            out[f"{key}_ci"] = [low, high] if values else None
+        return out
+
+    always = [(True, a) for _, a in pairs]
     return {
-        "endings": len(actual),
+        "endings": len(pairs),
         "accepted_share": sum(actual) / len(actual) if actual else None,
         "predicted_accept_share": sum(predicted) / len(predicted) if predicted else None,
-        "model": _with_intervals(predicted, actual, resamples, seed),
-        "always_accept": _with_intervals([True] * len(actual), actual, resamples, seed),
+        "model": with_intervals(pairs, draws),
+        "always_accept": with_intervals(always, [[(True, a) for _, a in d] for d in draws]),
     }
