@@ -106,6 +106,14 @@ def _first_module(*names: str) -> Any:
     raise ModuleNotFoundError(f"none of {names}")
 
 
+def _optional_module(name: str) -> Any:
+    """The module if the code under test has it (older commits do not), else None."""
+    try:
+        return _first_module(name)
+    except ModuleNotFoundError:
+        return None
+
+
 def workspace(tmp: Path, base: Path, user: Path, recommender: Path, processed: Path) -> Path:
     """A stage root whose inputs are links to a finished run's (nothing there is written)."""
     root = tmp / "root"
@@ -138,8 +146,9 @@ def instrument(sections: Sections) -> dict[str, Any]:
     sections.wrap(engine.TurnGenerator, "prompt_ids", "tokenization")
     sections.wrap(engine.TurnGenerator, "generate", "engine_generate")
     sections.wrap(transformers.LogitsProcessorList, "__call__", "logits_processors")
-    for name in getattr(engine, "TIMED_SAMPLING", ()):  # a sampling step of the engine's own, if any
-        sections.wrap(engine, name, "generate_loop")
+    for module in (engine, _optional_module("interplay.simulation.decoding")):  # the engine's own sampling step
+        for name in getattr(module, "TIMED_SAMPLING", ()):
+            sections.wrap(module, name, "generate_loop")
     run_conversations = run.run_conversations
 
     def counted(*args: Any, **kwargs: Any) -> Any:

@@ -35,6 +35,7 @@ from interplay.simulation.conversation import (
     turn_problem,
     user_view,
 )
+from interplay.simulation.decoding import length_groups, positions, sample_replies
 from interplay.simulation.prefix_cache import PrefixCache
 from interplay.simulation.repetition import ReplyRepetition
 from interplay.text.end_marker import ACCEPT_MARKER
@@ -109,29 +110,50 @@ class TurnGenerator:
         prompts = [self.prompt_ids(chat, sampling.max_new_tokens) for chat in chats]
         store = cache if cache is not None and keys is not None else PrefixCache()
         row_keys = list(keys) if keys is not None else list(range(len(prompts)))
+        if adapter is not None and adapter in (getattr(self.model, "peft_config", None) or {}):
+            # A model holding several adapters (one per role) plays one per batch: activating it is
+            # cheaper than peft's per-row adapter_names path, with the same result. The stage's
+            # models have their adapter merged (runtime.load_players) and skip this.
+            self.model.set_adapter(adapter)
+        self._encode_ahead(store, row_keys, prompts)
         layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, reserve=sampling.max_new_tokens)
         device = next(self.model.parameters()).device
-        options = self.generation_options(sampling, layout.input_ids.shape[1]) | {"return_dict_in_generate": True}
-        options["cache"] = layout.cache
-        if adapter is not None:
-            # One adapter per batch: activating it is cheaper than peft's per-row adapter_names
-            # path (which splits every LoRA layer's input by adapter), with the same result.
-            self.model.set_adapter(adapter)
-        output = self.model.generate(
-            input_ids=layout.input_ids.to(device), attention_mask=layout.attention_mask.to(device), **options
+        stop = self._stop_ids()
+
+        def keep(rows: list[int], cache_rows: list[int], fed: list[list[int]]) -> None:
+            if store is cache:  # the reply's states up to its end of turn, which the next prompt repeats
+                store.store_batch([row_keys[r] for r in rows], layout, [prompts[r] for r in rows], fed,
+                                  layout.cache, cache_rows=cache_rows, layout_rows=rows)
+
+        new_tokens = sample_replies(
+            self.model, layout.input_ids[:, layout.prefix :].to(device), layout.attention_mask.to(device),
+            layout.cache, sampling, stop, keep,
         )
-        new_tokens = output.sequences[:, layout.input_ids.shape[1] :].tolist()
-        lengths = [reply_length(tokens, options["eos_token_id"]) for tokens in new_tokens]
+        lengths = [reply_length(tokens, stop) for tokens in new_tokens]
         texts = [
             self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip()
             for tokens, length in zip(new_tokens, lengths)
         ]
-        if store is cache:
-            # States exist for every column but the last sampled one: keep each reply up to its
-            # end-of-turn token, which the next prompt mostly repeats.
-            kept = [tokens[: min(length + 1, len(tokens) - 1)] for tokens, length in zip(new_tokens, lengths)]
-            store.store_batch(row_keys, layout, prompts, kept, output.cache)
         return texts, sum(lengths)
+
+    def _encode_ahead(self, store: PrefixCache, keys: list[Hashable], prompts: list[list[int]]) -> None:
+        """Run the new tokens of the batch's prompts (all but each one's last) in groups of
+        similar length and store their states, so the batch that samples pads no row to the
+        longest: a conversation's first prompt (hundreds of tokens) next to later turns (dozens)
+        would otherwise widen every row. The shortest group is left to the batch itself."""
+        new = [len(ids) - 1 - store.reusable(key, ids) for key, ids in zip(keys, prompts)]
+        device = next(self.model.parameters()).device
+        for group in length_groups(new)[1:]:
+            group_keys = [keys[i] for i in group]
+            heads = [prompts[i][:-1] for i in group]
+            layout = store.layout(group_keys, heads, self.tokenizer.pad_token_id)
+            mask = layout.attention_mask.to(device)
+            self.model(
+                input_ids=layout.input_ids[:, layout.prefix :].to(device), attention_mask=mask,
+                position_ids=positions(mask)[:, layout.prefix :], cache=layout.cache, use_cache=True,
+                logits_to_keep=1,
+            )
+            store.store_batch(group_keys, layout, heads, [[] for _ in group], layout.cache)
 
 
 def reply_length(tokens: Sequence[int], stop: Collection[int]) -> int:

@@ -73,6 +73,10 @@ class PreallocatedLayer(DynamicLayer):
         self.values = self._values[:, :, :end]
         return self.keys, self.values
 
+    def keep_rows(self, index: torch.Tensor) -> None:
+        """Only these rows (of the batch) stay: the rest have finished."""
+        self._use(self._keys.index_select(0, index), self._values.index_select(0, index))
+
 
 def _widened(buffer: torch.Tensor, columns: int) -> torch.Tensor:
     wider = buffer.new_zeros((*buffer.shape[:2], columns, buffer.shape[3]))
@@ -92,6 +96,11 @@ class PreallocatedCache(DynamicCache):
             layers = [PreallocatedLayer(capacity, buffer[i], buffer[i + 1], length) for i in range(0, len(buffer), 2)]
             Cache.__init__(self, layers=layers)
 
+    def keep_rows(self, index: torch.Tensor) -> None:
+        """Drop every row but ``index`` from every layer (rows whose replies have ended)."""
+        for layer in self.layers:
+            layer.keep_rows(index)
+
 
 @dataclass
 class BatchLayout:
@@ -101,6 +110,11 @@ class BatchLayout:
     attention_mask: torch.Tensor
     cache: PreallocatedCache
     spans: list[tuple[int, int, int, int]]  # per row: prefix start, prefix end, new start, new end
+
+    @property
+    def prefix(self) -> int:
+        """Columns whose states the cache holds already (the rest are run)."""
+        return self.spans[0][1] if self.spans else 0
 
     def columns(self, row: int, reply_tokens: int) -> torch.Tensor:
         """Where a row's prompt and its first ``reply_tokens`` generated tokens sit in the batch."""
@@ -176,14 +190,20 @@ class PrefixCache:
 
     def store_batch(
         self, keys: Sequence[Hashable], layout: BatchLayout, prompts: Sequence[list[int]],
-        replies: Sequence[list[int]], cache: Cache,
+        replies: Sequence[list[int]], cache: Cache, cache_rows: Sequence[int] | None = None,
+        layout_rows: Sequence[int] | None = None,
     ) -> None:
-        """Keep each row's states for its prompt followed by ``replies[row]`` (generated tokens
-        whose states ``cache`` holds), found where ``layout`` put them."""
-        states = torch.stack([t for layer in cache.layers for t in (layer.keys, layer.values)])
-        for row, (key, ids, reply) in enumerate(zip(keys, prompts, replies)):
+        """Keep each row's states for its prompt followed by ``replies[i]`` (generated tokens
+        whose states ``cache`` holds), found where ``layout`` put them: row ``layout_rows[i]`` of
+        the layout (default: ``i``), now row ``cache_rows[i]`` of ``cache`` (rows that finished
+        early have left it)."""
+        layout_rows = list(range(len(keys)) if layout_rows is None else layout_rows)
+        cache_rows = layout_rows if cache_rows is None else list(cache_rows)
+        index = torch.tensor(cache_rows, device=cache.layers[0].keys.device)
+        states = torch.stack([t.index_select(0, index) for layer in cache.layers for t in (layer.keys, layer.values)])
+        for i, (key, ids, reply, row) in enumerate(zip(keys, prompts, replies, layout_rows)):
             columns = layout.columns(row, len(reply)).to(states.device)
-            self._entries[key] = _Entry(ids=ids + reply, states=states[:, row].index_select(2, columns))
+            self._entries[key] = _Entry(ids=ids + reply, states=states[:, i].index_select(2, columns))
 
     def drop(self, key: Hashable) -> None:
         self._entries.pop(key, None)

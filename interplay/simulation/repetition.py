@@ -26,18 +26,23 @@ class ReplyRepetition(LogitsProcessor):
         self.ngram_size = ngram_size
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        reply = input_ids[:, self.prompt_width :]
-        if reply.shape[1] == 0:
-            return scores
-        if self.penalty != 1.0:
-            seen = torch.gather(scores, 1, reply)
-            seen = torch.where(seen < 0, seen * self.penalty, seen / self.penalty)
-            scores = scores.scatter(1, reply, seen)
-        n = self.ngram_size
-        if n and reply.shape[1] >= n:
-            rows, tokens = banned_next_tokens(reply, n)
-            scores[rows, tokens] = -float("inf")
+        return penalize_reply(scores, input_ids[:, self.prompt_width :], self.penalty, self.ngram_size)
+
+
+def penalize_reply(scores: torch.Tensor, reply: torch.Tensor, penalty: float, ngram_size: int) -> torch.Tensor:
+    """``scores`` with the tokens of each row's ``reply`` so far penalized (transformers' rule:
+    positive scores divided by ``penalty``, negative ones multiplied) and the tokens that would
+    repeat one of its ``ngram_size``-grams banned."""
+    if reply.shape[1] == 0:
         return scores
+    if penalty != 1.0:
+        seen = torch.gather(scores, 1, reply)
+        seen = torch.where(seen < 0, seen * penalty, seen / penalty)
+        scores = scores.scatter(1, reply, seen)
+    if ngram_size and reply.shape[1] >= ngram_size:
+        rows, tokens = banned_next_tokens(reply, ngram_size)
+        scores[rows, tokens] = -float("inf")
+    return scores
 
 
 def banned_next_tokens(reply: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
