@@ -1,38 +1,71 @@
 """INSPIRED profiles' targets against hand labels (issue 28, item 6).
 
-``fixtures/inspired_targets.jsonl`` labels every dialogue of the shared ``inspired/dev.tsv`` (99,
-the whole split) with the catalog film the seeker accepted, or none; how it was labelled and how
-the parts were drawn: ``fixtures/inspired_targets.md``. Precision = targets that are a labelled
-film / targets made; recall = labelled films that became the target / dialogues with a labelled
-film. The ``held_out`` part was not looked at while the target rules were tuned.
+``fixtures/inspired_targets.jsonl`` labels every dialogue of INSPIRED's ``dev.tsv`` (99, in the
+shared corpora) and ``test.tsv`` (99, part ``held_out_2``) with the catalog film the seeker
+accepted, or none; how it was labelled and how the parts were drawn: ``fixtures/inspired_targets.md``.
+Precision = targets that are a labelled film / targets made; recall = labelled films that became
+the target / dialogues with a labelled film. ``held_out`` was not looked at while the first rules
+were written; ``held_out_2`` was labelled after the second round and measured once, unread.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 from pathlib import Path
 
 import pytest
 
 from interplay.corpus.catalog import Catalog, load_catalog
-from interplay.corpus.inspired import link_annotation, read_inspired, unannotated_films
+from interplay.corpus.inspired import (
+    build_dialogue,
+    called_new,
+    films_in_text,
+    link_annotation,
+    new_release,
+    read_inspired,
+    unannotated_films,
+)
 from interplay.corpus.schema import Dialogue
 
 LABELS = Path(__file__).parents[1] / "fixtures" / "inspired_targets.jsonl"
 SPLIT_SEED = 28
 DEV_SIZE = 50
+#: ``test.tsv`` of sweetpeach/Inspired (``data/dialog_data/``), which ``held_out_2`` labels. Not in
+#: the shared corpora yet: read from there when added, or from ``$INSPIRED_TEST_TSV``.
+TEST_TSV_SHA256 = "a10f63ff26045158460730d4829ffba74bee86fb744d9f48c1c1c511ef609993"
 
 
 def _labels() -> list[dict]:
     return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _test_tsv(corpora: Path) -> Path | None:
+    """INSPIRED's ``test.tsv`` (the file ``held_out_2`` labels), or None where this checkout lacks it."""
+    for path in (corpora / "inspired" / "test.tsv", Path(os.environ.get("INSPIRED_TEST_TSV", "/nonexistent"))):
+        if path.is_file():
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == TEST_TSV_SHA256, f"{path} is another file"
+            return path
+    return None
+
+
 @pytest.fixture(scope="module")
 def dialogues(corpora: Path) -> dict[str, Dialogue]:
     catalog = load_catalog(corpora / "redial")
-    read = read_inspired(corpora / "inspired" / "dev.tsv", catalog)
+    files = [corpora / "inspired" / "dev.tsv", _test_tsv(corpora)]
+    read = [d for path in files if path is not None for d in read_inspired(path, catalog)]
     return {d.dialogue_id: d for d in read if isinstance(d, Dialogue)}
+
+
+def _needs(part: str, dialogues: dict[str, Dialogue]) -> None:
+    """Skip a measure of ``held_out_2`` where ``test.tsv`` is not here to read."""
+    labelled = [label["dialogue_id"] for label in _labels() if label["part"] == part]
+    if part == "held_out_2" and not any(dialogue_id in dialogues for dialogue_id in labelled):
+        pytest.skip(
+            f"INSPIRED's test.tsv (sha256 {TEST_TSV_SHA256[:12]}...) is in neither the corpora nor $INSPIRED_TEST_TSV"
+        )
 
 
 def target_scores(labels: list[dict], dialogues: dict[str, Dialogue]) -> tuple[float, float, int, int, list[str]]:
@@ -51,28 +84,38 @@ def target_scores(labels: list[dict], dialogues: dict[str, Dialogue]) -> tuple[f
 
 
 def test_labels_cover_the_split_drawn_by_the_stated_seed(corpora: Path, dialogues: dict[str, Dialogue]) -> None:
-    labels = _labels()
+    labels = [label for label in _labels() if label["file"] == "dev.tsv"]
     rows = (corpora / "inspired" / "dev.tsv").read_text(encoding="utf-8").split("\n")[1:]
     ids = list(dict.fromkeys("inspired-" + r.split("\t", 1)[0].removesuffix(".pkl") for r in rows if r.strip()))
     assert [label["dialogue_id"] for label in labels] == ids  # every dialogue, in file order
     random.Random(SPLIT_SEED).shuffle(ids)
     assert {label["dialogue_id"] for label in labels if label["part"] == "dev"} == set(ids[:DEV_SIZE])
-    for label in labels:
-        assert dialogues[label["dialogue_id"]].raw_line == label["line"]
+    for label in _labels():
+        assert label["part"] in ("dev", "held_out") if label["file"] == "dev.tsv" else label["part"] == "held_out_2"
+        if label["dialogue_id"] in dialogues:
+            dialogue = dialogues[label["dialogue_id"]]
+            assert dialogue.raw_line == label["line"]
+            assert (Path(dialogue.raw_file).name == "dev.tsv") == (label["file"] == "dev.tsv")
         if label["outcome"] != "accept_new":
             assert label["target"] == [], label["line"]
 
 
 #: (correct targets, targets made, labelled films found, labelled films) on each part, measured
-#: with :func:`target_scores`: at 9f207e5, and with this module's rules (the floor they must keep).
-BEFORE = {"dev": (16, 32, 16, 22), "held_out": (11, 30, 11, 21)}
-AFTER = {"dev": (20, 21, 20, 22), "held_out": (14, 21, 14, 21)}
+#: with :func:`target_scores`: at 9f207e5 (before any target rule), and with this module's rules
+#: (the floor they must keep). ``held_out_2`` scored the same at 3367ef3 (15, 35, 15, 40): no rule
+#: written for ``held_out``'s errors changed one of its targets.
+BEFORE = {"dev": (16, 32, 16, 22), "held_out": (11, 30, 11, 21), "held_out_2": (18, 54, 18, 40)}
+AFTER = {"dev": (20, 21, 20, 22), "held_out": (19, 20, 19, 21), "held_out_2": (15, 35, 15, 40)}
 #: The issue's bar for target precision, and how far recall may fall below the code before.
 GOAL_PRECISION = 0.95
 RECALL_SLACK = 0.05
+PARTS = ("dev", "held_out", "held_out_2")
+#: Parts whose errors the rules were written from: what they reach is a development figure.
+READ_WHILE_TUNING = ("dev", "held_out")
 
 
 def _measure(part: str, dialogues: dict[str, Dialogue]) -> tuple[float, float, str]:
+    _needs(part, dialogues)
     precision, recall, made, labelled, wrong = target_scores(
         [label for label in _labels() if label["part"] == part], dialogues
     )
@@ -80,25 +123,46 @@ def _measure(part: str, dialogues: dict[str, Dialogue]) -> tuple[float, float, s
     return precision, recall, summary
 
 
-@pytest.mark.parametrize("part", ["dev", "held_out"])
-def test_targets_are_more_precise_without_losing_recall(part: str, dialogues: dict[str, Dialogue]) -> None:
+@pytest.mark.parametrize("part", PARTS)
+def test_targets_keep_the_measured_floor(part: str, dialogues: dict[str, Dialogue]) -> None:
     precision, recall, summary = _measure(part, dialogues)
     correct, made, found, labelled = AFTER[part]
     assert precision >= correct / made - 1e-9, summary
     assert recall >= found / labelled - 1e-9, summary
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        "dev",
+        "held_out",
+        pytest.param(
+            "held_out_2",
+            marks=pytest.mark.xfail(
+                strict=True, reason="held_out_2 recall 0.375 (15 of 40) vs 0.450 at 9f207e5: 7.5 points lost"
+            ),
+        ),
+    ],
+)
+def test_targets_are_more_precise_without_losing_recall(part: str, dialogues: dict[str, Dialogue]) -> None:
+    precision, recall, summary = _measure(part, dialogues)
     before_correct, before_made, before_found, before_labelled = BEFORE[part]
-    assert precision > before_correct / before_made and recall >= before_found / before_labelled - RECALL_SLACK
+    assert precision > before_correct / before_made, summary
+    assert recall >= before_found / before_labelled - RECALL_SLACK, summary
 
 
-def test_development_targets_reach_the_issue_bar(dialogues: dict[str, Dialogue]) -> None:
+@pytest.mark.parametrize("part", READ_WHILE_TUNING)
+def test_development_targets_reach_the_issue_bar(part: str, dialogues: dict[str, Dialogue]) -> None:
     """A development figure: the rules were written while reading this part's errors."""
-    precision, _, summary = _measure("dev", dialogues)
+    precision, _, summary = _measure(part, dialogues)
     assert precision >= GOAL_PRECISION, summary
 
 
-@pytest.mark.xfail(strict=True, reason="held-out precision 0.667 (14 of 21 targets): see fixtures/inspired_targets.md")
-def test_held_out_targets_reach_the_issue_bar(dialogues: dict[str, Dialogue]) -> None:
-    precision, _, summary = _measure("held_out", dialogues)
+@pytest.mark.xfail(
+    strict=True, reason="held_out_2 precision 0.429 (15 of 35 targets): see fixtures/inspired_targets.md"
+)
+def test_unseen_targets_reach_the_issue_bar(dialogues: dict[str, Dialogue]) -> None:
+    precision, _, summary = _measure("held_out_2", dialogues)
     assert precision >= GOAL_PRECISION, summary
 
 
@@ -122,6 +186,11 @@ def catalog(corpora: Path) -> Catalog:
         ("I recommend a movie by Tarantino, Once Upon a Time in Hollywood", "Once Upon a Time (2013)", None),
         # A full title the catalog lacks is its main title, of the same year.
         ("How about Jumanji: Welcome to the Jungle?", "Jumanji: Welcome to the Jungle (2017)", "Jumanji (2017)"),
+        # Right after a viewing verb a word in lower case is a title; not an everyday word.
+        ("Have you seen airplane?", "Airplane! (1980)", "Airplane! (1980)"),
+        ("Have you seen it yet?", "It (2017)", None),
+        # A sequel the catalog lacks is not its first film.
+        ("What is John Wick 3 about?", "John Wick (2014)", None),
     ],
 )
 def test_annotations_link_only_films_the_text_names(
@@ -148,6 +217,106 @@ def test_films_the_tagger_missed_are_found_in_the_text(text: str, found: list[st
     assert [item.title for item in unannotated_films(text, catalog, {"emma stone"}, 90.0)] == found
 
 
+def _span(text: str, words: str) -> tuple[int, int]:
+    start = text.index(words)
+    return start, start + len(words)
+
+
+@pytest.mark.parametrize(
+    ("text", "annotated", "found"),
+    [
+        # A name and a year: that year's film, also for a name of one word.
+        ("How about Alien from 1979?", "", [("alien", "Alien (1979)")]),
+        # A sequel is found where the catalog lacks it (no film), also where the tagger took the
+        # name for a person's ("john wick" in the row's people).
+        ("HOBBS & SHAW , ZEROVILLLE , John Wick 3 , Dead Wish ,", "", [("john wick 3", None)]),
+        # Inside an annotated title the catalog lacks, a shorter name is not a film of its own.
+        ("What about Star Wars, The rise of Skywalker?", "Star Wars, The rise of Skywalker", []),
+        # A longer name around what the tagger annotated is the film, in any case.
+        (
+            "My favorite movie is Along came a Spider.",
+            "Spider",
+            [("along came a spider", "Along Came a Spider (2001)")],
+        ),
+    ],
+)
+def test_the_text_scan_reads_years_sequels_and_annotated_places(
+    text: str, annotated: str, found: list[tuple[str, str | None]], catalog: Catalog
+) -> None:
+    places = [_span(text, annotated)] if annotated else []
+    films = films_in_text(text, catalog, {"john wick"}, 90.0, places)
+    assert [(f.key, f.item.title if f.item else None) for f in films] == found
+
+
+@pytest.mark.parametrize(
+    ("dialogue", "text", "title", "year", "film"),
+    [
+        (
+            "Was the new Lion King good?",
+            "the lion king was good!",
+            "The Lion King (1994)",
+            2020,
+            "The Lion King (2019)",
+        ),
+        (
+            "Was the new Lion King good?",
+            "Seen the original Lion King?",
+            "The Lion King (1994)",
+            2020,
+            "The Lion King (1994)",
+        ),
+        # The newest of the catalog's films of the name is not new in 2019: the catalog lacks it.
+        ("the new Black Christmas is scary", "Black Christmas", "Black Christmas (2006)", 2019, None),
+        # "new" before a longer name is not about this one; a name of one film stays that film.
+        ("The new blade runner 2049 is very good.", "Blade Runner", "Blade Runner (1982)", 2020, "Blade Runner (1982)"),
+        (
+            "The new blade runner 2049 is good.",
+            "blade runner 2049",
+            "Blade Runner 2049 (2017)",
+            2020,
+            "Blade Runner 2049 (2017)",
+        ),
+    ],
+)
+def test_a_film_the_dialogue_calls_new_is_the_recent_one(
+    dialogue: str, text: str, title: str, year: int, film: str | None, catalog: Catalog
+) -> None:
+    item, _ = link_annotation(title, text, catalog, 90.0)
+    assert item is not None
+    if called_new(dialogue, text, item.name):
+        item = new_release(item, year, catalog)
+    assert (item.title if item is not None else None) == film
+
+
+def _rows(*turns: tuple[str, str, str]) -> list[tuple[int, dict[str, str]]]:
+    columns = {"people_names": "", "genres": "", "coarse_label": "accept_new"}
+    return [
+        (line, {"speaker": speaker, "text": text, "movies": movies, **columns})
+        for line, (speaker, text, movies) in enumerate(turns, start=2)
+    ]
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        # The seeker says they watched the film offered: not the new one taken.
+        (
+            ("RECOMMENDER", "You should see Monsters, Inc. tonight.", "Monsters, Inc. (2001)"),
+            ("SEEKER", "I was watching Monsters Inc. with my son the other night.", ""),
+        ),
+        # A one-word title the seeker wrote first ("Inception") is not a new film when the
+        # recommender names it after.
+        (
+            ("SEEKER", "Is it like the end of Inception, where you decide?", ""),
+            ("RECOMMENDER", "Humm, I missed Inception.", "Inception (2010)"),
+        ),
+    ],
+)
+def test_a_film_the_seeker_had_met_is_not_the_target(turns: tuple, catalog: Catalog) -> None:
+    dialogue = build_dialogue("20200227-080313_1_live.pkl", _rows(*turns), catalog, "dev.tsv", 90.0)
+    assert dialogue.target_item_ids == ()
+
+
 @pytest.mark.parametrize(
     ("line", "target"),
     [
@@ -156,6 +325,14 @@ def test_films_the_tagger_missed_are_found_in_the_text(text: str, found: list[st
         (2937, "Shakespeare in Love (1998)"),  # not annotated; the seeker had seen Moonrise Kingdom
         (2815, None),  # Jumping the Broom (not in the catalog); "If you liked Guess Who, ..." is its premise
         (468, None),  # Joker accepted ("I accept your recommendation"); Ex Machina offered after
+        # held_out, whose errors the rules of 3367ef3 were then fixed on:
+        (796, "Airplane! (1980)"),  # "Have you seen airplane?"; 3367ef3 took End Game (2006) from "endgame"
+        (922, "The Lion King (2019)"),  # "the new Lion King"; annotated as the 1994 film
+        (1155, None),  # Star Wars: The Rise of Skywalker; 3367ef3 took Star Wars (1977) inside that name
+        (1718, None),  # John Wick 3 (not in the catalog); 3367ef3 took the earlier Green Lantern
+        (1977, "Jumanji (2017)"),  # "Jumanji Welcome to the junle it is!!!", annotated Jumanji (1995)
+        (2054, "Along Came a Spider (2001)"),  # "I'll take them!" (Hush too); annotated "Spider (2002)"
+        (2333, "Alien (1979)"),  # "How about Alien from 1979?"; 3367ef3 took the earlier The Birds
     ],
 )
 def test_target_is_the_film_the_seeker_took(
