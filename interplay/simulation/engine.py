@@ -226,7 +226,7 @@ def run_conversations(
         conversation.leak_guard_rejections = 0 if settings.leak_threshold is not None else None
     stats = EngineStats()
     started = time.perf_counter()
-    cache = PrefixCache()
+    cache = PrefixCache(family=_role_of)
     queue = list(conversations)
     active: list[Conversation] = []
     waiting_since: dict[int, int] = {}  # id(conversation) -> step of its last turn
@@ -263,6 +263,11 @@ def run_conversations(
                 on_finished(conversation)
     stats.seconds = time.perf_counter() - started
     return list(conversations), stats
+
+
+def _role_of(key: tuple[int, Role]) -> Role:
+    """The engine's cache keys are (conversation, role): a role's prompts share their opening."""
+    return key[1]
 
 
 def _take_turn(

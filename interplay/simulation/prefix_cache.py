@@ -16,7 +16,7 @@ conversation ends: memory is bounded by the engine's pool, not by the number of 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -137,17 +137,31 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 class PrefixCache:
-    """Per (conversation, role) key/value states of the tokens encoded last time."""
+    """Per (conversation, role) key/value states of the tokens encoded last time.
 
-    def __init__(self) -> None:
+    With a ``family`` (e.g. the role of a key), a key with no states of its own starts from the
+    states last stored for its family: every conversation's first prompt for a role opens with
+    the same instructions (the recommender's whole system prompt, 78 tokens with the default
+    model; the user's up to its profile, about 120), which are then encoded once per shard.
+    """
+
+    def __init__(self, family: Callable[[Hashable], Hashable] | None = None) -> None:
         self._entries: dict[Hashable, _Entry] = {}
+        self._family = family
+        self._latest: dict[Hashable, _Entry] = {}  # per family, the entry stored last
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def _entry(self, key: Hashable) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is None and self._family is not None:
+            entry = self._latest.get(self._family(key))
+        return entry
+
     def reusable(self, key: Hashable, ids: Sequence[int]) -> int:
         """How many leading tokens of ``ids`` have stored states (at least one token is left to run)."""
-        entry = self._entries.get(key)
+        entry = self._entry(key)
         if entry is None:
             return 0
         return min(common_prefix(entry.ids, ids), len(ids) - 1)
@@ -178,14 +192,14 @@ class PrefixCache:
         One copy per row (all layers at once), not one per row and layer: on a GPU the many
         small copies cost more than the generation they save.
         """
-        template = next((self._entries[k].states for k, r in zip(keys, reuse) if r), None)
+        template = next((self._entry(k).states for k, r in zip(keys, reuse) if r), None)
         if template is None:
             return PreallocatedCache(capacity)
         layers2, heads, _, dim = template.shape
         buffer = template.new_zeros((layers2, len(keys), heads, capacity, dim))
         for row, (key, r) in enumerate(zip(keys, reuse)):
             if r:
-                buffer[:, row, :, prefix - r : prefix] = self._entries[key].states[:, :, :r]
+                buffer[:, row, :, prefix - r : prefix] = self._entry(key).states[:, :, :r]
         return PreallocatedCache(capacity, buffer, prefix)
 
     def store_batch(
@@ -204,6 +218,8 @@ class PrefixCache:
         for i, (key, ids, reply, row) in enumerate(zip(keys, prompts, replies, layout_rows)):
             columns = layout.columns(row, len(reply)).to(states.device)
             self._entries[key] = _Entry(ids=ids + reply, states=states[:, i].index_select(2, columns))
+            if self._family is not None:
+                self._latest[self._family(key)] = self._entries[key]
 
     def drop(self, key: Hashable) -> None:
         self._entries.pop(key, None)

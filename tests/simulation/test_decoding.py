@@ -64,6 +64,21 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny(tmp_path_factory.mktemp("tiny") / "model")
 
 
+def sharp_generator(model_dir: Path):  # noqa: ANN201
+    """The tiny model with sharper weights: its greedy replies then depend on the prompt."""
+    import torch
+
+    from interplay.simulation.engine import TurnGenerator
+    from interplay.training.finetune import load_base
+
+    model, tokenizer = load_base(model_dir)
+    with torch.no_grad():
+        for name, weight in model.named_parameters():
+            if "norm" not in name:
+                weight.mul_(4.0)
+    return TurnGenerator(model.eval(), tokenizer, max_context_tokens=512)
+
+
 def test_greedy_replies_are_those_of_generate_one_prompt_at_a_time(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Prompts of very different lengths (encoded apart), replies ending at different steps (rows
     leaving the batch), reused states on the second turn: each reply is what ``model.generate``
@@ -71,17 +86,11 @@ def test_greedy_replies_are_those_of_generate_one_prompt_at_a_time(tiny_dir: Pat
     import torch
     from transformers import LogitsProcessorList
 
-    from interplay.simulation.engine import TurnGenerator
     from interplay.simulation.prefix_cache import PrefixCache, PreallocatedCache
     from interplay.simulation.repetition import ReplyRepetition
-    from interplay.training.finetune import load_base
 
-    model, tokenizer = load_base(tiny_dir)
-    with torch.no_grad():  # sharper weights: the random model's replies then depend on the prompt
-        for name, weight in model.named_parameters():
-            if "norm" not in name:
-                weight.mul_(4.0)
-    generator = TurnGenerator(model.eval(), tokenizer, max_context_tokens=512)
+    generator = sharp_generator(tiny_dir)
+    model, tokenizer = generator.model, generator.tokenizer
     sampling = SamplingParams(temperature=0.0, max_new_tokens=12, repetition_penalty=1.3, no_repeat_ngram_size=2)
     chats = [
         [{"role": "system", "content": "You are a movie fan. " * n}, {"role": "user", "content": f"Hi {n}"}]
@@ -118,3 +127,22 @@ def test_greedy_replies_are_those_of_generate_one_prompt_at_a_time(tiny_dir: Pat
     later = [chat + [{"role": "assistant", "content": reply}, {"role": "user", "content": "And?" * (i + 1)}]
              for i, (chat, reply) in enumerate(zip(chats, first))]
     assert generator.generate(later, sampling, None, keys=keys, cache=cache)[0] == [alone(chat) for chat in later]
+
+
+def test_a_first_prompt_starts_from_the_opening_its_role_shares(tiny_dir: Path) -> None:
+    """A conversation's first prompt reuses the states of the instructions every prompt of its
+    role opens with, and replies as if encoded from scratch; another role's states are not used."""
+    from interplay.simulation.prefix_cache import PrefixCache, common_prefix
+
+    generator = sharp_generator(tiny_dir)
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=8, no_repeat_ngram_size=0)
+    system = {"role": "system", "content": "You are a movie fan looking for a film. " * 4}
+    first, second = ([system, {"role": "user", "content": f"Hi {name}, what do you like?"}] for name in "AB")
+    cache = PrefixCache(family=lambda key: key[1])
+    generator.generate([first], greedy, None, keys=[(1, "user")], cache=cache)
+    ids = generator.prompt_ids(second, greedy.max_new_tokens)
+    shared = common_prefix(generator.prompt_ids(first, greedy.max_new_tokens), ids)
+    assert shared > 40 and cache.reusable((2, "user"), ids) == shared
+    assert cache.reusable((2, "recommender"), ids) == 0
+    reused = generator.generate([second], greedy, None, keys=[(2, "user")], cache=cache)[0]
+    assert reused == generator.generate([second], greedy, None)[0]
