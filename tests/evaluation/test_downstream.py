@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -161,21 +160,11 @@ def test_recall_of_a_reranking_on_a_constructed_case() -> None:
 
 def _tiny_run(root: Path) -> None:
     """A finished run's checkout, tiny: base + three adapters, processed data of all splits."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from tiny_lm import save_tiny
+    from tiny_lm import save_tiny_run_models
 
-    from interplay.models.adapters import adapter_dir
     from interplay.preprocess.artifacts import CATALOG_SCHEMA, DIALOGUES_SCHEMA, PROFILES_SCHEMA
-    from interplay.training.finetune import load_base
 
-    base = save_tiny(root / "models" / "base")
-    (base / "provenance.json").write_text(json.dumps({"weights_sha256": {"model.safetensors": "tiny"}}))
-    for seed, role in enumerate(("user", "recommender", "script")):
-        model, _ = load_base(base)
-        torch.manual_seed(seed)
-        config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-        get_peft_model(model, config).save_pretrained(adapter_dir(root, role))
+    save_tiny_run_models(root)
     catalog = [{"item_id": str(i), "title": f"Movie {i} ({1990 + i})", "name": f"Movie {i}", "year": 1990 + i,
                 "genres": ["comedy"], "directors": [], "actors": [], "plot": ""} for i in range(1, 7)]
     dialogues, profiles = [], []
