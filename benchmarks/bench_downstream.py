@@ -72,6 +72,17 @@ def workspace(work: Path, run_root: Path) -> Path:
     return root
 
 
+class Stopwatch:
+    """Wall and process CPU seconds since it was made: the machine's other work (or a pause of
+    this process) lengthens the first, not the second."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self) -> dict[str, float]:
+        return {"wall_s": round(time.perf_counter() - self.wall, 1), "cpu_s": round(time.process_time() - self.cpu, 1)}
+
+
 def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -82,16 +93,16 @@ def generation_params(params: Any) -> Any:
     return params.model_copy(update={"simulation": simulation})
 
 
-def generate(params: Any, root: Path, variant: str, count: int) -> tuple[list[dict[str, Any]], float]:
+def generate(params: Any, root: Path, variant: str, count: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """``count`` dialogues of ``variant`` from train profiles (the stage's shards resume)."""
     import pyarrow.parquet as pq
 
     from interplay.simulation.stage import simulate_pairs
 
-    started = time.perf_counter()
+    clock = Stopwatch()
     out = Path(f"data/generated/{variant}-{count}.parquet")
     simulate_pairs(params, root, variant, count, out)
-    return pq.read_table(root / out).to_pylist(), time.perf_counter() - started
+    return pq.read_table(root / out).to_pylist(), clock.read()
 
 
 def train_role(params: Any, root: Path, work: Path, role: str, rows: list[dict[str, Any]],
@@ -164,7 +175,8 @@ def retriever_candidates(root: Path, params: Any, dialogues: list[Any], events: 
 
 
 def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, data: dict[str, Any],
-                   candidates: list[list[str]] | None, titles: dict[str, str], resamples: int) -> dict[str, Any]:
+                   candidates: list[list[str]] | None, titles: dict[str, str], resamples: int,
+                   context_tokens: int | None = None) -> dict[str, Any]:
     """Real-turn NLL of ``role`` (and, for the recommender, the re-ranking recalls)."""
     import numpy as np
 
@@ -187,7 +199,7 @@ def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, dat
     pre = params.preprocess
     settings = params.finetune.for_role(role)
     base_dir = role_base_dir(params, root, role)
-    started = time.perf_counter()
+    clock = Stopwatch()
     if adapter is None:
         model, tokenizer = load_base(base_dir, precisions.dtype_of(precisions.resolve("auto")))
         model.eval()
@@ -206,10 +218,10 @@ def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, dat
     sums, _ = by_dialogue([loss for loss, _ in losses], owners)
     tokens, _ = by_dialogue([count for _, count in losses], owners)
     result: dict[str, Any] = {"nll": nll_figure(sums, tokens, resamples, params.seed),
-                              "nll_seconds": round(time.perf_counter() - started, 1)}
+                              "nll_time": clock.read()}
     if role != "recommender" or candidates is None:
         return result
-    started = time.perf_counter()
+    clock = Stopwatch()
     by_id = {d.dialogue_id: d for d in data["event_dialogues"]}
     scored: dict[tuple[str, int], list[str]] = {}
     reranked = []
@@ -217,7 +229,7 @@ def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, dat
         key = (event.dialogue_id, event.turn)
         if key not in scored:
             chat = recommender_context(by_id[event.dialogue_id], event.turn, pre.end_marker, pre.accept_marker)
-            chat = truncate_messages(tokenizer, chat, settings.max_tokens - 32)
+            chat = truncate_messages(tokenizer, chat, context_tokens or settings.max_tokens - 32)
             prompt = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
             ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
             scores = title_log_likelihoods(model, tokenizer, ids, [titles[i] for i in shortlist])
@@ -228,7 +240,7 @@ def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, dat
     for k in KS:
         hits, counts = by_dialogue(hits_at(reranked, gold, k), owners)
         result[f"recall@{k}"] = ratio_figure(hits, counts, resamples, params.seed)
-    result["recall_seconds"] = round(time.perf_counter() - started, 1)
+    result["recall_time"] = clock.read()
     del np
     return result
 
@@ -286,15 +298,16 @@ def run_size(args: argparse.Namespace, params: Any, gen_params: Any, root: Path,
     chosen = select_profiles(profiles, ["train"], size, params.seed)
     order = {p.profile_id: i for i, p in enumerate(chosen)}
     train_profiles = {p.profile_id: p for p in chosen}
-    timings: dict[str, Any] = {"generation_seconds": {}, "training_seconds": {}, "evaluation_seconds": {}}
+    timings: dict[str, Any] = {"generation": {}, "training": {}, "evaluation": {}}
     generated, outcomes = {}, {}
     for variant in GENERATED:
-        rows, seconds = generate(gen_params, root, variant, size)
+        rows, spent = generate(gen_params, root, variant, size)
         rows.sort(key=lambda r: order[r["profile_id"]])
         generated[variant] = generated_units(rows, train_profiles)
-        timings["generation_seconds"][variant] = round(seconds, 1)
+        timings["generation"][variant] = spent
         outcomes[variant] = {o: sum(r["outcome"] == o for r in rows) for o in sorted({r["outcome"] for r in rows})}
-    dialogues = {d.dialogue_id: d for d in read_dialogues(processed / "dialogues.parquet", splits=("train", "validation"))}
+    kept = read_dialogues(processed / "dialogues.parquet", splits=("train", "validation"))
+    dialogues = {d.dialogue_id: d for d in kept}
     real = real_units(chosen, dialogues)
     sets = equal_size_sets(real, generated["interplay"], generated["reference_dependent"], size)
     validation = sorted((d for d in dialogues.values() if d.split == "validation"), key=lambda d: d.dialogue_id)
@@ -309,20 +322,21 @@ def run_size(args: argparse.Namespace, params: Any, gen_params: Any, root: Path,
             val_units = [_unit(d, val_profiles.get(d.dialogue_id)) for d in validation
                          if role == "recommender" or d.dialogue_id in val_profiles][:VALIDATION_DIALOGUES]
             val_rows = sft_rows(val_units, role, pre.end_marker, pre.accept_marker)
-            started = time.perf_counter()
+            clock = Stopwatch()
             adapter, metrics = train_role(params, root, args.work, role, rows, val_rows, args.steps, f"{size}-{source}")
-            timings["training_seconds"][f"{source}/{role}"] = round(time.perf_counter() - started, 1)
+            timings["training"][f"{source}/{role}"] = clock.read()
             training[source][role] = {k: metrics.get(k) for k in ("train_rows", "train_examples", "train_steps",
                                                                    "train_loss", "train_seconds", "cached")}
-            started = time.perf_counter()
-            key = digest([str(adapter), args.resamples, args.nll_dialogues, args.events, args.candidates])
+            clock = Stopwatch()
+            key = digest([str(adapter), args.resamples, args.nll_dialogues, args.events, args.candidates,
+                          args.context_tokens])
             results[source][role] = cached(
                 args.work / "results" / f"{size}-{source}-{role}-{key}.json",
                 lambda role=role, adapter=adapter: evaluate_model(
                     params, root, role, adapter, data, candidates if role == "recommender" else None, titles,
-                    args.resamples),
+                    args.resamples, args.context_tokens),
             )
-            timings["evaluation_seconds"][f"{source}/{role}"] = round(time.perf_counter() - started, 1)
+            timings["evaluation"][f"{source}/{role}"] = clock.read()
             log.info("size %d %s/%s: %s", size, source, role, json.dumps(results[source][role]))
     return {"dialogues_per_source": size, "generated_outcomes": outcomes, "training": training,
             "results": results, "timings": timings}
@@ -346,12 +360,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     params = load_params(args.root / "params.yaml")
     gen_params = generation_params(params)
     root = workspace(args.work, args.root)
-    started = time.perf_counter()
+    clock = Stopwatch()
     data = test_data(root, params, args.nll_dialogues, args.events)
     candidates = retriever_candidates(root, params, data["event_dialogues"], data["events"], args.candidates)
     catalog = read_catalog(root / "data" / "processed" / "catalog.parquet")
     titles = {item.item_id: item.title for item in catalog.items}
-    setup = time.perf_counter() - started
+    setup = clock.read()
     sizes = {}
     for size in args.sizes:
         sizes[str(size)] = run_size(args, params, gen_params, root, size, data, candidates, titles)
@@ -376,9 +390,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "recommendation_events": len(data["events"]),
             "event_dialogues": len(data["event_dialogues"]),
             "resamples": args.resamples,
+            "context_tokens": args.context_tokens,
         },
         "retriever": retriever_row(data, candidates, args.resamples, params.seed),
-        "setup_seconds": round(setup, 1),
+        "setup_time": setup,
         "sizes": sizes,
         "goals": goals(sizes),
     }
@@ -391,7 +406,7 @@ def _cell(figure: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{figure['value']:.{digits}f}" + (f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]" if ci else "")
 
 
-def render(data: dict[str, Any]) -> str:
+def render_markdown(data: dict[str, Any]) -> str:
     protocol = data["protocol"]
     lines = [
         "# Train on generated, test on real",
@@ -410,7 +425,8 @@ def render(data: dict[str, Any]) -> str:
     ]
     for size, block in data["sizes"].items():
         lines += [f"## N = {size} dialogues per source", "",
-                  "| source | user NLL [95% CI] | user ppl | recommender NLL [95% CI] | recommender ppl | R@1 [95% CI] | R@10 [95% CI] |",
+                  "| source | user NLL [95% CI] | user ppl | recommender NLL [95% CI] | recommender ppl "
+                  "| R@1 [95% CI] | R@10 [95% CI] |",
                   "|---|---|---|---|---|---|---|"]
         for source, roles in block["results"].items():
             user, rec = roles["user"], roles["recommender"]
@@ -421,9 +437,12 @@ def render(data: dict[str, Any]) -> str:
                      f"{_cell(retriever['recall@10'])} |")
         timings = block["timings"]
         lines += ["", f"Generated outcomes: {json.dumps(block['generated_outcomes'])}.", "",
-                  "Timings (seconds): generation " + json.dumps(timings["generation_seconds"]) + "; training "
-                  + json.dumps(timings["training_seconds"]) + "; evaluation " + json.dumps(timings["evaluation_seconds"]),
-                  ""]
+                  "Timings (wall and process CPU seconds; a part found in the cache under `--work` costs "
+                  "little here, the cost when it ran is in the JSON's results):", ""]
+        for part in ("generation", "training", "evaluation"):
+            lines.append(f"- {part}: " + "; ".join(f"{name} {t['wall_s']} / {t['cpu_s']}"
+                                                   for name, t in timings[part].items()))
+        lines.append("")
     lines += ["## Goals", ""]
     for goal in data["goals"]:
         verdict = {True: "met", False: "not met", None: "not computed"}[goal["met"]]
@@ -442,6 +461,8 @@ def main() -> None:
     parser.add_argument("--nll-dialogues", type=int, default=100)
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--candidates", type=int, default=50)
+    parser.add_argument("--context-tokens", type=int, default=None,
+                        help="conversation tokens a title is scored after (default: the recommender's max_tokens - 32)")
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / JSON_PATH)
@@ -451,19 +472,19 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.render:
-        args.page.write_text(render(json.loads(args.out.read_text())))
+        args.page.write_text(render_markdown(json.loads(args.out.read_text())))
         return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args.work = args.work.resolve()
-    started = time.perf_counter()
+    clock = Stopwatch()
     data = measure(args)
-    data["total_seconds"] = round(time.perf_counter() - started, 1)
+    data["total_time"] = clock.read()
     if args.note:
         data["note"] = args.note
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")
-    args.page.write_text(render(data))
+    args.page.write_text(render_markdown(data))
     for goal in data["goals"]:
         verdict = {True: "met", False: "not met", None: "not computed"}[goal["met"]]
         print(f"N={goal['size']}: {goal['goal']}: {verdict} {goal['figures']}")
