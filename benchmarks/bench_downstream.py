@@ -287,29 +287,41 @@ def goals(sizes: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def run_size(args: argparse.Namespace, params: Any, gen_params: Any, root: Path, size: int, data: dict[str, Any],
-             candidates: list[list[str]], titles: dict[str, str]) -> dict[str, Any]:
-    from interplay.evaluation.downstream import SOURCES, equal_size_sets, generated_units, real_units, sft_rows
-    from interplay.preprocess.artifacts import read_dialogues, read_profiles
+def generate_all(gen_params: Any, root: Path, size: int) -> dict[str, Any]:
+    """Both generated sources at the largest size, in the seeded profile order: the first N of
+    them are what a run at size N would generate from (:func:`select_profiles` takes a prefix)."""
+    from interplay.evaluation.downstream import generated_units
+    from interplay.preprocess.artifacts import read_profiles
     from interplay.simulation.run import select_profiles
 
-    processed = root / "data" / "processed"
-    profiles = read_profiles(processed / "profiles.parquet")
-    chosen = select_profiles(profiles, ["train"], size, params.seed)
+    profiles = read_profiles(root / "data" / "processed" / "profiles.parquet")
+    chosen = select_profiles(profiles, ["train"], size, gen_params.seed)
     order = {p.profile_id: i for i, p in enumerate(chosen)}
     train_profiles = {p.profile_id: p for p in chosen}
-    timings: dict[str, Any] = {"generation": {}, "training": {}, "evaluation": {}}
-    generated, outcomes = {}, {}
+    out: dict[str, Any] = {"profiles": chosen, "units": {}, "outcomes": {}, "time": {}}
     for variant in GENERATED:
         rows, spent = generate(gen_params, root, variant, size)
         rows.sort(key=lambda r: order[r["profile_id"]])
-        generated[variant] = generated_units(rows, train_profiles)
-        timings["generation"][variant] = spent
-        outcomes[variant] = {o: sum(r["outcome"] == o for r in rows) for o in sorted({r["outcome"] for r in rows})}
+        out["units"][variant] = generated_units(rows, train_profiles)
+        out["time"][variant] = spent
+        kinds = sorted({r["outcome"] for r in rows})
+        out["outcomes"][variant] = {o: sum(r["outcome"] == o for r in rows) for o in kinds}
+    return out
+
+
+def run_size(args: argparse.Namespace, params: Any, root: Path, size: int, generated: dict[str, Any],
+             data: dict[str, Any], candidates: list[list[str]], titles: dict[str, str]) -> dict[str, Any]:
+    from interplay.evaluation.downstream import SOURCES, equal_size_sets, real_units, sft_rows
+    from interplay.preprocess.artifacts import read_dialogues, read_profiles
+
+    processed = root / "data" / "processed"
+    profiles = read_profiles(processed / "profiles.parquet")
+    timings: dict[str, Any] = {"training": {}, "evaluation": {}}
     kept = read_dialogues(processed / "dialogues.parquet", splits=("train", "validation"))
     dialogues = {d.dialogue_id: d for d in kept}
-    real = real_units(chosen, dialogues)
-    sets = equal_size_sets(real, generated["interplay"], generated["reference_dependent"], size)
+    real = real_units(generated["profiles"][:size], dialogues)
+    units = generated["units"]
+    sets = equal_size_sets(real, units["interplay"][:size], units["reference_dependent"][:size], size)
     validation = sorted((d for d in dialogues.values() if d.split == "validation"), key=lambda d: d.dialogue_id)
     val_profiles = {p.dialogue_id: p for p in profiles if p.split == "validation"}
     results: dict[str, Any] = {}
@@ -338,7 +350,7 @@ def run_size(args: argparse.Namespace, params: Any, gen_params: Any, root: Path,
             )
             timings["evaluation"][f"{source}/{role}"] = clock.read()
             log.info("size %d %s/%s: %s", size, source, role, json.dumps(results[source][role]))
-    return {"dialogues_per_source": size, "generated_outcomes": outcomes, "training": training,
+    return {"dialogues_per_source": size, "training": training,
             "results": results, "timings": timings}
 
 
@@ -366,9 +378,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     catalog = read_catalog(root / "data" / "processed" / "catalog.parquet")
     titles = {item.item_id: item.title for item in catalog.items}
     setup = clock.read()
+    generated = generate_all(gen_params, root, max(args.sizes))
     sizes = {}
-    for size in args.sizes:
-        sizes[str(size)] = run_size(args, params, gen_params, root, size, data, candidates, titles)
+    for size in sorted(args.sizes):
+        sizes[str(size)] = run_size(args, params, root, size, generated, data, candidates, titles)
     return {
         "commit": current_commit(ROOT),
         "command": " ".join(["python", "benchmarks/bench_downstream.py", *sys.argv[1:]]),
@@ -394,6 +407,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         },
         "retriever": retriever_row(data, candidates, args.resamples, params.seed),
         "setup_time": setup,
+        "generation": {"dialogues": max(args.sizes), "outcomes": generated["outcomes"], "time": generated["time"],
+                       "profiles": "train split only, the first N of the seeded profile order for size N"},
         "sizes": sizes,
         "goals": goals(sizes),
     }
@@ -421,6 +436,10 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"{protocol['nll_dialogues']['recommender']} recommender dialogues).",
         f"- Recall: {protocol['recall']} ({protocol['recommendation_events']} events in "
         f"{protocol['event_dialogues']} dialogues).",
+        f"- Generated: {data['generation']['dialogues']} dialogues of each generated source from "
+        f"{data['generation']['profiles']}; outcomes {json.dumps(data['generation']['outcomes'])}; time (wall / CPU "
+        "seconds) " + "; ".join(f"{k} {v['wall_s']} / {v['cpu_s']}" for k, v in data["generation"]["time"].items())
+        + ".",
         "",
     ]
     for size, block in data["sizes"].items():
@@ -436,10 +455,10 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append(f"| retriever alone (reference) | – | – | – | – | {_cell(retriever['recall@1'])} | "
                      f"{_cell(retriever['recall@10'])} |")
         timings = block["timings"]
-        lines += ["", f"Generated outcomes: {json.dumps(block['generated_outcomes'])}.", "",
+        lines += ["",
                   "Timings (wall and process CPU seconds; a part found in the cache under `--work` costs "
                   "little here, the cost when it ran is in the JSON's results):", ""]
-        for part in ("generation", "training", "evaluation"):
+        for part in ("training", "evaluation"):
             lines.append(f"- {part}: " + "; ".join(f"{name} {t['wall_s']} / {t['cpu_s']}"
                                                    for name, t in timings[part].items()))
         lines.append("")
