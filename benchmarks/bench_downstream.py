@@ -296,6 +296,8 @@ def generate_all(gen_params: Any, root: Path, size: int) -> dict[str, Any]:
 
     profiles = read_profiles(root / "data" / "processed" / "profiles.parquet")
     chosen = select_profiles(profiles, ["train"], size, gen_params.seed)
+    if len(chosen) < size:  # one dialogue a profile: the real source has one per profile too
+        raise SystemExit(f"--sizes {size}: the run has only {len(chosen)} train profiles, the largest size possible")
     order = {p.profile_id: i for i, p in enumerate(chosen)}
     train_profiles = {p.profile_id: p for p in chosen}
     out: dict[str, Any] = {"profiles": chosen, "units": {}, "outcomes": {}, "time": {}}
