@@ -82,6 +82,27 @@ def save_tiny(path: Path) -> Path:
     return path
 
 
+def save_tiny_run_models(root: Path) -> Path:
+    """A finished run's ``models/``: the tiny base (with its provenance) under ``models/base`` and
+    a random LoRA adapter of each trained role (user, recommender, script); returns the base."""
+    import json
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from interplay.models.adapters import adapter_dir
+    from interplay.training.finetune import load_base
+
+    base = save_tiny(root / "models" / "base")
+    (base / "provenance.json").write_text(json.dumps({"weights_sha256": {"model.safetensors": "tiny"}}))
+    for seed, role in enumerate(("user", "recommender", "script")):
+        model, _ = load_base(base)
+        torch.manual_seed(seed)
+        config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        get_peft_model(model, config).save_pretrained(adapter_dir(root, role))
+    return base
+
+
 def dialogue(i: int, turns: int = 3, end_marker: str = "[END]") -> list[dict[str, str]]:
     """A toy chat row: system prompt, alternating user/assistant, assistant ends with the marker."""
     messages = [{"role": "system", "content": f"You are a movie fan number {i}. You love comedies."}]

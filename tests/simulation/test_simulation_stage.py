@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -56,20 +55,10 @@ def _profiles(n: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """models/base + the three adapters + processed profiles and catalog, all tiny."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from tiny_lm import save_tiny
-
-    from interplay.training.finetune import load_base
+    from tiny_lm import save_tiny_run_models
 
     root = tmp_path_factory.mktemp("ws")
-    base = save_tiny(root / "models" / "base")
-    (base / "provenance.json").write_text(json.dumps({"weights_sha256": {"model.safetensors": "tiny"}}))
-    for seed, role in enumerate(("user", "recommender", "script")):
-        model, _ = load_base(base)
-        torch.manual_seed(seed)
-        config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-        get_peft_model(model, config).save_pretrained(adapter_dir(root, role))
+    save_tiny_run_models(root)
     processed = root / "data" / "processed"
     processed.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(_profiles(6), schema=PROFILES_SCHEMA), processed / "profiles.parquet")
