@@ -387,6 +387,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--compare-commit", help="also measure this commit's code (a temporary git worktree)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the stage uses every core)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_simulate_stage.json")
+    parser.add_argument("--note", default="rates compare within this file (measured side by side), not with other "
+                        "machines or runs", help="how the machine was shared during the run, for the JSON")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--code-root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -415,8 +417,7 @@ def main() -> None:
         "profiles": args.profiles,
         "models": {"base": str(args.base), "user": str(args.user), "recommender": str(args.recommender),
                    "processed": str(args.processed)},
-        "note": "run with nice -n 5 on 2 cores shared with other processes (helpers, tests): rates compare "
-                "within this file (measured side by side), not with other machines or runs",
+        "note": args.note,
         "matmul_limit": limit,
     }
     before = None

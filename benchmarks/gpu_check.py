@@ -6,7 +6,8 @@ tokenizer (``models/base`` without its weights, or ``--skeleton``): the cost per
 same, the text is noise. It then runs what the stages run on a GPU:
 
 1. ``finetune_role`` for both roles with the default parameters (bf16 is chosen on a GPU);
-2. ``load_players`` (both adapters on one base, placed on the GPU in bf16) and the engine's
+2. ``load_players`` (each role's adapter merged into its own copy of the base, placed on the GPU
+   in bf16; at 48949a9, which made the committed figures, both adapters on one base) and the engine's
    throughput as in ``bench_simulation.py``: (a) lock-step at batch 32, (b) one conversation at a
    time, (c) plain ``model.generate`` at batch 32 with the same sampling settings.
 
