@@ -143,6 +143,7 @@ def test_every_report_a_page_cites_exists(page: str) -> None:
     ("bench_sampling", "sampling.md", "bench_sampling.json"),
     ("bench_recommendation", "recommendation.md", "bench_recommendation.json"),
     ("bench_linking", "linking.md", "linking.json"),
+    ("bench_downstream", "downstream.md", "downstream.json"),
 ])
 def test_generated_page_is_its_json_rendered(script: str, page: str, source: str) -> None:
     rendered = _bench(script).render_markdown(_json(source))
