@@ -129,6 +129,8 @@ def main() -> None:
 def ct2(args: argparse.Namespace, model: Any, tokenizer: Any, prompts: list[list[int]], sampling: Any,
         stop: list[int]) -> dict[str, Any]:
     """CTranslate2 on the merged model, each compute type this CPU has; a reason where it can't run."""
+    import torch
+
     if args.ct2_path:
         sys.path.insert(0, str(args.ct2_path))
     try:
@@ -138,7 +140,7 @@ def ct2(args: argparse.Namespace, model: Any, tokenizer: Any, prompts: list[list
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         merged_dir, converted = Path(tmp) / "merged", Path(tmp) / "ct2"
-        model.to(dtype=__import__("torch").float32).save_pretrained(merged_dir)
+        model.to(dtype=torch.float32).save_pretrained(merged_dir)
         tokenizer.save_pretrained(merged_dir)
         ctranslate2.converters.TransformersConverter(str(merged_dir)).convert(str(converted), force=True)
         tokens = [tokenizer.convert_ids_to_tokens(p) for p in prompts]
