@@ -20,6 +20,10 @@ trained models of a finished default run, in a workspace of links to them (read-
 worktree, in a subprocess with PYTHONPATH pointing at it), so before and after are side by side
 on one machine. The goals of issue 26 are checked and printed as met / not met.
 
+``--pool 32:16 --pool 64:32`` measures this code once per pool setting instead (profiles per shard
+and rows per generation batch, overriding ``params.yaml``; the pool holds two batches) and writes
+``reports/bench_simulate_pool.json``: how the in-flight pool's size moves the rate.
+
 Run: ``nice -n 5 .venv/bin/python benchmarks/bench_simulate_stage.py --profiles 64 --compare-commit faa04ac``.
 """
 
@@ -216,6 +220,10 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from interplay.simulation import stage
 
     params = params_module.load_params(Path(args.code_root) / "params.yaml")
+    if args.shard_size or args.batch_size:  # --pool: this pool instead of params.yaml's
+        pool = {"shard_size": args.shard_size, "batch_size": args.batch_size}
+        simulation = params.simulation.model_copy(update={k: v for k, v in pool.items() if v})
+        params = params.model_copy(update={"simulation": simulation})
     with tempfile.TemporaryDirectory() as tmp:
         root = workspace(Path(tmp), args.base, args.user, args.recommender, args.processed)
         out = Path("data/simulated/dialogues.parquet")
@@ -244,6 +252,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "precision": params.simulation.precision,
         "model_ids": sorted(set(table.column("user_model").to_pylist())),
         "batch_size": params.simulation.batch_size,
+        "shard_size": params.simulation.shard_size,
         "torch_threads": torch.get_num_threads(),
     }
 
@@ -329,8 +338,9 @@ def summarize(raw: dict[str, Any], limit: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_child(code_root: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """The benchmark in a fresh process on the code at ``code_root``."""
+def run_child(code_root: Path, args: argparse.Namespace, pool: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The benchmark in a fresh process on the code at ``code_root`` (with ``pool``: that many
+    profiles per shard and rows per batch)."""
     env = {**os.environ, **OFFLINE_ENV, "PYTHONPATH": str(code_root), "OMP_NUM_THREADS": str(args.threads)}
     env["PREFECT_HOME"] = str(Path(tempfile.gettempdir()) / "bench-simulate-stage-prefect")
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
@@ -338,6 +348,8 @@ def run_child(code_root: Path, args: argparse.Namespace) -> dict[str, Any]:
                    "--result", result.name, "--profiles", str(args.profiles), "--threads", str(args.threads),
                    "--base", str(args.base), "--user", str(args.user), "--recommender", str(args.recommender),
                    "--processed", str(args.processed)]
+        if pool:
+            command += ["--shard-size", str(pool[0]), "--batch-size", str(pool[1])]
         subprocess.run(command, env=env, check=True, cwd=code_root)
         return json.loads(Path(result.name).read_text())
 
@@ -377,6 +389,13 @@ def git_head(path: Path) -> str:
     return out.stdout.strip() + ("+changes" if dirty else "")
 
 
+def _pool(text: str) -> tuple[int, int]:
+    shard, _, batch = text.partition(":")
+    if not (shard.isdigit() and batch.isdigit()) or not int(shard) or not int(batch):
+        raise argparse.ArgumentTypeError(f"--pool {text!r}: expected SHARD:BATCH, two positive integers")
+    return int(shard), int(batch)
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=16, help="held-out profiles simulated (64: the goal's)")
@@ -389,7 +408,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_simulate_stage.json")
     parser.add_argument("--note", default="rates compare within this file (measured side by side), not with other "
                         "machines or runs", help="how the machine was shared during the run, for the JSON")
+    parser.add_argument("--pool", action="append", type=_pool, metavar="SHARD:BATCH",
+                        help="measure this code with this pool (profiles per shard : rows per batch); repeatable")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--shard-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--code-root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -409,6 +432,9 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     batch = load_params(ROOT / "params.yaml").simulation.batch_size
+    if args.pool:
+        pools(args, cpu_description())
+        return
     limit = matmul_limit(batch, parameter_count(args.base))
     report: dict[str, Any] = {
         "command": " ".join(["python", "benchmarks/bench_simulate_stage.py", *sys.argv[1:]]),
@@ -435,6 +461,29 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(table(report))
+
+
+def pools(args: argparse.Namespace, cpu: dict[str, Any]) -> None:
+    """This code once per ``--pool``, one after another on one machine, into one report."""
+    runs = []
+    for shard, batch in args.pool:
+        summary = summarize(run_child(ROOT, args, (shard, batch)), matmul_limit(batch, parameter_count(args.base)))
+        runs.append({"shard_size": shard, "batch_size": batch,
+                     **{k: summary[k] for k in ("dialogues", "dialogues_per_hour", "loop_seconds", "tokens_generated",
+                                                "tokens_encoded_prefill", "time_breakdown_seconds", "decode")},
+                     "output_sha256": summary["raw"]["output_sha256"]})
+    first = runs[0]["dialogues_per_hour"]
+    for run in runs:
+        run["dialogues_per_hour_over_first"] = round(run["dialogues_per_hour"] / first, 2)
+    report = {"command": " ".join(["python", "benchmarks/bench_simulate_stage.py", *sys.argv[1:]]),
+              "commit": git_head(ROOT), "cpu_description": cpu, "torch_threads": args.threads,
+              "profiles": args.profiles, "note": args.note, "runs": runs}
+    out = args.out if args.out != parse([]).out else ROOT / "reports" / "bench_simulate_pool.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    for run in runs:
+        print(f"shard {run['shard_size']:>4} batch {run['batch_size']:>3}: {run['dialogues_per_hour']:>8} dialogues/h "
+              f"({run['dialogues_per_hour_over_first']}x), decode {run['decode']['tokens_per_s']} tok/s")
 
 
 def table(report: dict[str, Any]) -> str:

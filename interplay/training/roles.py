@@ -22,9 +22,6 @@ BASE_ROOT = Path("models/base")
 #: Measurements of the run, not of its result: returned (benchmarks read them) and logged, but
 #: left out of ``metrics.json``, a DVC output that must be byte-identical for the same inputs.
 WALL_CLOCK_KEYS = ("train_seconds", "supervised_tokens_per_second")
-#: Measurements of the run, not of its result: returned (benchmarks read them) and logged, but
-#: left out of ``metrics.json``, a DVC output that must be byte-identical for the same inputs.
-WALL_CLOCK_KEYS = ("train_seconds", "supervised_tokens_per_second")
 
 
 #: The base each adapter trains on: the script writer plays the seeker's side first and takes the

@@ -43,6 +43,13 @@ README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
       for role in ("user", "recommender")], "{:.3f}"),
     ("rest on {} and {} dialogues", "metrics.json",
      [("zero_shot", "num_dialogues"), ("reference_dependent", "num_dialogues")], "{}"),
+    (("the user role trained at {}x the supervised tokens a second of fp32, against {}x with the kernel "
+      "before"), "bench_training.json",
+     [("against_fp32", "bf16-autocast-bf16-base", "tokens_per_second_over_fp32"),
+      ("against_fp32", "bf16-before", "tokens_per_second_over_fp32")], "{}"),
+    ("at {} MiB peak RSS and a validation loss whose relative difference from fp32's is {}", "bench_training.json",
+     [("runs", "bf16-autocast-bf16-base", "peak_rss_mib"),
+      ("against_fp32", "bf16-autocast-bf16-base", "validation_loss_relative_difference")], "{}"),
     ("the halves peaked at {} MiB for the user and {} for the recommender against {} and {}",
      "bench_training_memory.json",
      [("roles", "user", "runs", "halves", "peak_rss_mib"), ("roles", "recommender", "runs", "halves", "peak_rss_mib"),
