@@ -50,6 +50,10 @@ README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
     ("at {} MiB peak RSS and a validation loss whose relative difference from fp32's is {}", "bench_training.json",
      [("runs", "bf16-autocast-bf16-base", "peak_rss_mib"),
       ("against_fp32", "bf16-autocast-bf16-base", "validation_loss_relative_difference")], "{}"),
+    (("made {} dialogues an hour against {} with 32 and 16, the former default ({}x; 64 profiles, one after "
+      "another): decode ran faster ({} against {} tokens/s)"), "bench_simulate_pool.json",
+     [("runs", 1, "dialogues_per_hour"), ("runs", 0, "dialogues_per_hour"), ("runs", 1, "dialogues_per_hour_over_first"),
+      ("runs", 1, "decode", "tokens_per_s"), ("runs", 0, "decode", "tokens_per_s")], "{}"),
     ("the halves peaked at {} MiB for the user and {} for the recommender against {} and {}",
      "bench_training_memory.json",
      [("roles", "user", "runs", "halves", "peak_rss_mib"), ("roles", "recommender", "runs", "halves", "peak_rss_mib"),
