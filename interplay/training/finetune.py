@@ -9,12 +9,14 @@ exponential is the perplexity.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,13 +63,22 @@ def supervised_loss(
 CPU_BF16_TRAINING_ATTENTION = "eager"
 
 
-def use_training_attention(model: torch.nn.Module, device: torch.device | str, bf16: bool) -> None:
-    """Switch ``model`` (a peft model or a plain one) to the attention kernel that trains fastest
-    (:data:`CPU_BF16_TRAINING_ATTENTION` in bf16 on a CPU): the same function, another kernel."""
-    if not bf16 or torch.device(device).type != "cpu":
-        return
+@contextlib.contextmanager
+def training_attention(model: torch.nn.Module, device: torch.device | str, bf16: bool) -> Iterator[None]:
+    """Within the block, ``model`` (a peft model or a plain one) runs the attention kernel that
+    trains fastest (:data:`CPU_BF16_TRAINING_ATTENTION` in bf16 on a CPU); after it, its own again.
+    The same function, another kernel: validation loss is measured outside the block, with the
+    kernel the adapter is loaded with later, so a reloaded adapter scores the loss recorded."""
     causal = model.get_base_model() if hasattr(model, "get_base_model") else model
-    causal.set_attn_implementation(CPU_BF16_TRAINING_ATTENTION)
+    own = causal.config._attn_implementation
+    switch = bf16 and torch.device(device).type == "cpu"
+    if switch:
+        causal.set_attn_implementation(CPU_BF16_TRAINING_ATTENTION)
+    try:
+        yield
+    finally:
+        if switch:
+            causal.set_attn_implementation(own)
 
 
 def bf16_autocast(device: torch.device | str, enabled: bool) -> torch.autocast:
@@ -291,7 +302,6 @@ def train_adapter(
             parameter.data = parameter.data.float()
     if torch.cuda.is_available():
         peft_model.to("cuda")
-    use_training_attention(peft_model, next(peft_model.parameters()).device, bf16)
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     pad_id = tokenizer.pad_token_id
 
@@ -343,7 +353,8 @@ def train_adapter(
     if resume:
         logger.info("resuming from %s", resume)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=resume)
+    with training_attention(peft_model, next(peft_model.parameters()).device, bf16):
+        result = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - started
     supervised_per_s = throughput.tokens / train_seconds if throughput.tokens else 0.0
 

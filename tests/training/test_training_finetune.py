@@ -208,12 +208,12 @@ def test_auto_trains_in_bf16_autocast_with_fp32_masters_where_bf16_is_native(
     assert {t.dtype for t in _adapter(tmp_path).values()} == {torch.float32}
 
 
-def test_cpu_bf16_training_switches_to_eager_attention_and_scores_as_sdpa(base_dir: Path) -> None:
+def test_cpu_bf16_training_runs_eager_attention_and_scores_as_sdpa(base_dir: Path) -> None:
     """bf16 training on a CPU runs eager attention (faster backward than torch's CPU flash
-    kernel): the same function, so a padded batch scores the same loss either way (here in fp32,
-    where the two agree to rounding), and fp32 training keeps its kernel."""
+    kernel) and gives the model its own kernel back; fp32 training keeps it. The same function: a
+    padded batch scores the same loss with either kernel (here in fp32, where they agree to rounding)."""
     from interplay.training.data import PadCollator
-    from interplay.training.finetune import supervised_loss, use_training_attention
+    from interplay.training.finetune import supervised_loss, training_attention
 
     model, tokenizer = load_base(base_dir)
     examples = _examples(tokenizer, 3)
@@ -223,10 +223,11 @@ def test_cpu_bf16_training_switches_to_eager_attention_and_scores_as_sdpa(base_d
     assert int((batch["attention_mask"] == 0).sum()) > 0  # rows of unequal length: padding is masked
     with torch.no_grad():
         sdpa, count = supervised_loss(model, batch)
-        use_training_attention(model, "cpu", bf16=False)
+        with training_attention(model, "cpu", bf16=False):
+            assert model.config._attn_implementation == "sdpa"
+        with training_attention(model, "cpu", bf16=True):
+            assert model.config._attn_implementation == "eager"
+            eager, eager_count = supervised_loss(model, batch)
         assert model.config._attn_implementation == "sdpa"
-        use_training_attention(model, "cpu", bf16=True)
-        assert model.config._attn_implementation == "eager"
-        eager, eager_count = supervised_loss(model, batch)
     assert eager_count == count
     torch.testing.assert_close(eager, sdpa, rtol=1e-5, atol=1e-5)
