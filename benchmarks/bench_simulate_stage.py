@@ -405,7 +405,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processed", type=Path, default=FINAL / "data" / "processed")
     parser.add_argument("--compare-commit", help="also measure this commit's code (a temporary git worktree)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the stage uses every core)")
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench_simulate_stage.json")
+    parser.add_argument("--out", type=Path, help="default: reports/bench_simulate_stage.json "
+                        "(with --pool: reports/bench_simulate_pool.json)")
     parser.add_argument("--note", default="rates compare within this file (measured side by side), not with other "
                         "machines or runs", help="how the machine was shared during the run, for the JSON")
     parser.add_argument("--pool", action="append", type=_pool, metavar="SHARD:BATCH",
@@ -431,13 +432,13 @@ def main() -> None:
     from interplay.models.precision import cpu_description
 
     torch.set_num_threads(args.threads)
-    batch = load_params(ROOT / "params.yaml").simulation.batch_size
+    parameters = parameter_count(args.base)
     if args.pool:
-        pools(args, cpu_description())
+        write(pools(args, cpu_description(), parameters), args.out or ROOT / "reports" / "bench_simulate_pool.json")
         return
-    limit = matmul_limit(batch, parameter_count(args.base))
+    limit = matmul_limit(load_params(ROOT / "params.yaml").simulation.batch_size, parameters)
     report: dict[str, Any] = {
-        "command": " ".join(["python", "benchmarks/bench_simulate_stage.py", *sys.argv[1:]]),
+        "command": command_line(),
         "cpu_description": cpu_description(),
         "torch_threads": args.threads,
         "profiles": args.profiles,
@@ -458,16 +459,24 @@ def main() -> None:
     if before:
         report["same_output_bytes"] = before["raw"]["output_sha256"] == this["raw"]["output_sha256"]
     report["goals"] = goals(this, before, args.compare_commit)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write(report, args.out or ROOT / "reports" / "bench_simulate_stage.json")
     print(table(report))
 
 
-def pools(args: argparse.Namespace, cpu: dict[str, Any]) -> None:
+def command_line() -> str:
+    return " ".join(["python", "benchmarks/bench_simulate_stage.py", *sys.argv[1:]])
+
+
+def write(report: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def pools(args: argparse.Namespace, cpu: dict[str, Any], parameters: int) -> dict[str, Any]:
     """This code once per ``--pool``, one after another on one machine, into one report."""
     runs = []
     for shard, batch in args.pool:
-        summary = summarize(run_child(ROOT, args, (shard, batch)), matmul_limit(batch, parameter_count(args.base)))
+        summary = summarize(run_child(ROOT, args, (shard, batch)), matmul_limit(batch, parameters))
         runs.append({"shard_size": shard, "batch_size": batch,
                      **{k: summary[k] for k in ("dialogues", "dialogues_per_hour", "loop_seconds", "tokens_generated",
                                                 "tokens_encoded_prefill", "time_breakdown_seconds", "decode")},
@@ -475,15 +484,11 @@ def pools(args: argparse.Namespace, cpu: dict[str, Any]) -> None:
     first = runs[0]["dialogues_per_hour"]
     for run in runs:
         run["dialogues_per_hour_over_first"] = round(run["dialogues_per_hour"] / first, 2)
-    report = {"command": " ".join(["python", "benchmarks/bench_simulate_stage.py", *sys.argv[1:]]),
-              "commit": git_head(ROOT), "cpu_description": cpu, "torch_threads": args.threads,
-              "profiles": args.profiles, "note": args.note, "runs": runs}
-    out = args.out if args.out != parse([]).out else ROOT / "reports" / "bench_simulate_pool.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
     for run in runs:
         print(f"shard {run['shard_size']:>4} batch {run['batch_size']:>3}: {run['dialogues_per_hour']:>8} dialogues/h "
               f"({run['dialogues_per_hour_over_first']}x), decode {run['decode']['tokens_per_s']} tok/s")
+    return {"command": command_line(), "commit": git_head(ROOT), "cpu_description": cpu, "torch_threads": args.threads,
+            "profiles": args.profiles, "note": args.note, "runs": runs}
 
 
 def table(report: dict[str, Any]) -> str:
