@@ -127,14 +127,17 @@ def test_example_losses_count_only_labelled_tokens() -> None:
     assert len(labelled) < len(encoded.input_ids) / 2  # the other role's and the prompt's tokens are not scored
 
 
-def test_title_likelihoods_with_the_cache_match_a_full_forward() -> None:
+def test_title_likelihoods_with_the_cache_match_a_full_forward(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
     from tiny_lm import build_model, build_tokenizer
 
+    from interplay.evaluation import downstream
+
+    monkeypatch.setattr(downstream, "TITLE_GROUP", 2)  # several groups of titles, each padded to its own longest
     tokenizer = build_tokenizer()
     model = build_model(len(tokenizer)).eval()
     prompt = tokenizer("Have you seen a comedy? ", add_special_tokens=False)["input_ids"]
-    titles = ["Super Troopers (2001)", "Zebra (1999)", "A"]
+    titles = ["Super Troopers (2001)", "Zebra (1999)", "A", "The Lord of the Rings: The Two Towers (2002)", "Up (2009)"]
     scores = title_log_likelihoods(model, tokenizer, prompt, titles)
     for title, score in zip(titles, scores):
         ids = tokenizer(title, add_special_tokens=False)["input_ids"]
