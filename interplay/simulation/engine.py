@@ -4,9 +4,10 @@ At each step the conversations waiting for the user simulator are generated in o
 the user adapter, then those waiting for the recommender through the recommender adapter. The pool
 holds two batches' worth of conversations and some slack, so that each role's batch stays full (a
 conversation waiting for one role waits for the other next); finished conversations leave the pool
-and new ones take their place. Each conversation keeps its prompt's key/value states per role
-(:mod:`interplay.simulation.prefix_cache`), so a turn encodes only what was said since that role
-last spoke.
+and new ones take their place. Where both roles are played by one model with the same adapter and
+sampling (the baselines), the two batches are one of twice the size (:func:`roles_share_batch`).
+Each conversation keeps its prompt's key/value states per role (:mod:`interplay.simulation.prefix_cache`),
+so a turn encodes only what was said since that role last spoke.
 
 Randomness comes from one seed set at the start of each call, so a shard
 simulated alone gives the same dialogues whatever ran before it: that is what makes resumed runs
@@ -25,7 +26,7 @@ import torch
 from transformers import LogitsProcessorList
 
 from interplay.config.params import SamplingParams
-from interplay.dialogue.rows import ChatMessage, Role
+from interplay.dialogue.rows import ROLES, ChatMessage, Role
 from interplay.grounding.notes import Grounder
 from interplay.simulation.conversation import (
     Conversation,
@@ -197,10 +198,33 @@ def _view(conversation: Conversation, role: Role, settings: EngineSettings) -> l
     return recommender_view(conversation.messages, conversation.notes)
 
 
+def _prompt(player: RolePlayer, conversation: Conversation, settings: EngineSettings) -> list[ChatMessage]:
+    """What the role whose turn it is is shown: its player's view, or the role's own."""
+    role = conversation.next_role
+    return player.view(conversation) if player.view else _view(conversation, role, settings)
+
+
 def pool_size(batch_size: int) -> int:
     """Conversations in flight: two batches (one per role) and some slack, so that both batches
     stay full when conversations fall out of step (a resampled turn, a new conversation)."""
     return 2 * batch_size + batch_size // 4 + 1
+
+
+def roles_share_batch(players: dict[Role, RolePlayer]) -> bool:
+    """Whether each step generates both roles' turns in one batch of up to two batches' rows.
+
+    Only where that samples from the same distributions as two batches: one generator, the same
+    adapter and equal sampling settings (the baselines: the base model, or one script writer, on
+    both sides; each row still gets its own role's view and cached prefix). Decoding at batch 32
+    is bound by reading the weights, not by matmuls, so one batch of 64 rows costs far less than
+    two of 32. Two different models (Interplay) keep one batch per role, and their exact bytes.
+    """
+    user, recommender = players["user"], players["recommender"]
+    return (
+        user.generator is recommender.generator
+        and user.adapter == recommender.adapter
+        and user.sampling == recommender.sampling
+    )
 
 
 def run_conversations(
@@ -213,13 +237,13 @@ def run_conversations(
 ) -> tuple[list[Conversation], EngineStats]:
     """Advance all conversations in lock-step until each has ended; returns them in input order.
 
-    Each step generates one batch per role, of the conversations that have waited longest for
-    it. A turn that is empty, repeats a recent turn, or (user only) names a target the
-    recommender has not mentioned yet is not kept: the conversation waits for that role again
-    and is resampled in the next step's batch, up to ``RETRIES`` times, instead of in a small
-    batch of its own. The leak check is what keeps ``leakage_rate`` at zero even when a user
-    simulator guesses a title, so each rejection is counted (``leak_guard_rejections``): the
-    attempted leaks are reported, not hidden by the guard.
+    Each step generates one batch per role (or one for both, see :func:`roles_share_batch`), of
+    the conversations that have waited longest for it. A turn that is empty, repeats a recent
+    turn, or (user only) names a target the recommender has not mentioned yet is not kept: the
+    conversation waits for that role again and is resampled in the next step's batch, up to
+    ``RETRIES`` times, instead of in a small batch of its own. The leak check is what keeps
+    ``leakage_rate`` at zero even when a user simulator guesses a title, so each rejection is
+    counted (``leak_guard_rejections``): the attempted leaks are reported, not hidden by the guard.
     """
     torch.manual_seed(seed)
     for conversation in conversations:
@@ -227,6 +251,7 @@ def run_conversations(
     stats = EngineStats()
     started = time.perf_counter()
     cache = PrefixCache(family=_role_of)
+    batches: list[tuple[Role, ...]] = [ROLES] if roles_share_batch(players) else [(role,) for role in ROLES]
     queue = list(conversations)
     active: list[Conversation] = []
     waiting_since: dict[int, int] = {}  # id(conversation) -> step of its last turn
@@ -237,17 +262,17 @@ def run_conversations(
             conversation = queue.pop(0)
             active.append(conversation)
             waiting_since[id(conversation)] = step
-        for role in ("user", "recommender"):
-            waiting = [c for c in active if not c.finished and c.next_role == role]
-            group = sorted(waiting, key=lambda c: waiting_since[id(c)])[: settings.batch_size]
+        for roles in batches:
+            waiting = [c for c in active if not c.finished and c.next_role in roles]
+            group = sorted(waiting, key=lambda c: waiting_since[id(c)])[: settings.batch_size * len(roles)]
             if not group:
                 continue
-            player = players[role]
+            player = players[roles[0]]  # the generator, adapter and sampling of every role in the batch
             texts, tokens = player.generator.generate(
-                [player.view(c) if player.view else _view(c, role, settings) for c in group],
+                [_prompt(players[c.next_role], c, settings) for c in group],
                 player.sampling,
                 player.adapter,
-                keys=[(id(c), role) for c in group],
+                keys=[(id(c), c.next_role) for c in group],
                 cache=cache,
             )
             stats.generated_tokens += tokens

@@ -65,6 +65,19 @@ def players_for(model_dir: Path) -> dict:
     return {role: RolePlayer(generator, role, SAMPLING) for role in ("user", "recommender")}
 
 
+def one_writer(model_dir: Path, adapter: str | None = "user") -> dict:
+    """Both sides played by one generator with one adapter and one sampling, as in the baselines:
+    a script writer (one adapter of a model that holds two), or None: the bare model (zero-shot)."""
+    if adapter is None:
+        from interplay.training.finetune import load_base
+
+        model, tokenizer = load_base(model_dir)
+        generator = TurnGenerator(model.eval(), tokenizer, max_context_tokens=256)
+    else:
+        generator = players_for(model_dir)["user"].generator
+    return {role: RolePlayer(generator, adapter, SAMPLING) for role in ("user", "recommender")}
+
+
 def job(seed: int = 7, shard_size: int = 2) -> ShardJob:
     settings = EngineSettings(batch_size=4, max_turns=6, end_marker="[END]")
     return ShardJob("interplay", seed, None, settings, TITLES, {"user": "u", "recommender": "r"}, "h", shard_size)
@@ -250,18 +263,20 @@ from pathlib import Path
 sys.path.insert(0, {repo!r})
 sys.path.insert(0, {repo!r} + '/tests')
 sys.path.insert(0, {repo!r} + '/tests/simulation')
-from test_simulation import players_for, profile, simulate
-simulate([profile(i) for i in range(16)], 2, players_for(Path({model!r})), Path({work!r}), Path({out!r}))
+from test_simulation import {players}, profile, simulate
+simulate([profile(i) for i in range(16)], 2, {players}(Path({model!r})), Path({work!r}), Path({out!r}))
 """
 
 
-def test_kill_and_resume_gives_the_same_bytes(tiny_dir: Path, tmp_path: Path, repo_root: Path) -> None:
+@pytest.mark.parametrize("players", ["players_for", "one_writer"])  # one batch per role; one for both
+def test_kill_and_resume_gives_the_same_bytes(tiny_dir: Path, tmp_path: Path, repo_root: Path, players: str) -> None:
+    make_players = {"players_for": players_for, "one_writer": one_writer}[players]
     profiles = [profile(i) for i in range(16)]
     reference = tmp_path / "reference.parquet"
-    simulate(profiles, 2, players_for(tiny_dir), tmp_path / "ref-work", reference)
+    simulate(profiles, 2, make_players(tiny_dir), tmp_path / "ref-work", reference)
 
     work, out = tmp_path / "work", tmp_path / "resumed.parquet"
-    code = _WORKER.format(repo=str(repo_root), model=str(tiny_dir), work=str(work), out=str(out))
+    code = _WORKER.format(repo=str(repo_root), model=str(tiny_dir), work=str(work), out=str(out), players=players)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not shards.shard_path(work, 1).exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -272,7 +287,7 @@ def test_kill_and_resume_gives_the_same_bytes(tiny_dir: Path, tmp_path: Path, re
     assert 0 < done_before < 8, "the worker was not killed in the middle of the run"
     assert not out.exists()
 
-    simulate(profiles, 2, players_for(tiny_dir), work, out)
+    simulate(profiles, 2, make_players(tiny_dir), work, out)
     assert out.read_bytes() == reference.read_bytes()
 
 
