@@ -205,8 +205,9 @@ def _prompt(player: RolePlayer, conversation: Conversation, settings: EngineSett
 
 
 def pool_size(batch_size: int) -> int:
-    """Conversations in flight: two batches (one per role) and some slack, so that both batches
-    stay full when conversations fall out of step (a resampled turn, a new conversation)."""
+    """Conversations in flight: two batches (one per role, or one of both roles' rows) and some
+    slack, so that the batches stay full when conversations fall out of step (a resampled turn, a
+    new conversation)."""
     return 2 * batch_size + batch_size // 4 + 1
 
 
