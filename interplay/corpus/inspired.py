@@ -107,8 +107,13 @@ def _heads_longer_name(text: str, name: str) -> bool:
 
 
 #: A film named as the premise of a recommendation, not as one: "If you liked Guess Who, you'll
-#: love this", "If you loved her in How to Lose a Guy in 10 Days, ...".
-_IF_YOU_LIKED = re.compile(r"\bif you (?:\w+ )?(?:liked?|loved?|enjoy(?:ed)?)\b[^,.!?]*$", re.IGNORECASE)
+#: love this", "If you loved her in How to Lose a Guy in 10 Days, ...". The film is the object of
+#: the verb: in "If you like that one Ad Astra is another good space movie" the premise is "that
+#: one" and Ad Astra is offered.
+_IF_YOU_LIKED = re.compile(
+    r"\bif you (?:\w+ )?(?:liked?|loved?|enjoy(?:ed)?)\s+(?:(?:him|her|them)\s+in\s+|the\s+(?:movie|film)\s+)?$",
+    re.IGNORECASE,
+)
 
 
 def offers(text: str, name: str) -> bool:
@@ -383,12 +388,32 @@ def catalog_names_in(text: str, catalog: Catalog) -> list[str]:
 #: ("I accept your recommendation", "i will accept thor").
 _ACCEPTS = re.compile(r"(?<!not )(?<!n't )\baccept", re.IGNORECASE)
 #: A seeker's utterance that says they have seen the film ("Oh man, I've actually already seen
-#: it!", "I have watched this one too"; not "I have seen the trailer"): that film is not the new
-#: one an ``accept_new`` dialogue ends on.
+#: it!", "I have watched this one too", "Yes, I have seen both!"; not "I have seen the trailer",
+#: nor "I don't think I've ever seen it"): that film is not the new one an ``accept_new`` dialogue
+#: ends on.
 _HAS_SEEN = re.compile(
-    r"\b(?:i'?ve|i have|i had|already)\s+(?:(?!not\b|never\b)\w+\s+){0,2}?(?:seen|watched)\s+(?:it|that|this)\b",
+    r"\b(?:i'?ve|i have|i had|already)\s+(?:(?!not\b|never\b|ever\b)\w+\s+){0,2}?(?:seen|watched)\s+"
+    r"(?:it|that|this|both|them|those)\b",
     re.IGNORECASE,
 )
+#: The same said as a bare answer to "Have you seen ...?": "I have, I always really liked that
+#: movie", "Yes I have!", "I did.".
+_HAS_SEEN_ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep)\W+)?i (?:have|did)\s*(?:[.,!]|$)", re.IGNORECASE)
+#: Words that make the rest of their clause a doubt, not a statement: "Im not sure if I have seen
+#: that one yet", "I don't know whether I've watched it".
+_DOUBT = re.compile(r"\b(?:if|whether|not sure|don'?t know|don'?t think|doubt)\b", re.IGNORECASE)
+
+
+def says_has_seen(text: str) -> bool:
+    """Whether a seeker's ``text`` says they have seen the film just talked about
+    (:data:`_HAS_SEEN`, :data:`_HAS_SEEN_ANSWER`), outside a clause of doubt (:data:`_DOUBT`)."""
+    if _HAS_SEEN_ANSWER.search(text):
+        return True
+    for match in _HAS_SEEN.finditer(text):
+        clause = re.split(r"[.,;!?]", text[: match.start()])[-1]
+        if not _DOUBT.search(clause):
+            return True
+    return False
 #: A seeker's utterance that says they watched a film it names ("I was watching Monsters Inc. with
 #: my son", "I saw Parasite last week"; not "I haven't seen", "I saw the trailer").
 _WATCHED = re.compile(
@@ -526,7 +551,7 @@ def build_dialogue(
         turn = len(messages)
         if role == "user" and _ACCEPTS.search(text):
             accepted_at = turn
-        if role == "user" and _HAS_SEEN.search(text):
+        if role == "user" and says_has_seen(text):
             has_seen.add(turn)
         watched = role == "user" and _WATCHED.search(text) is not None
         first = len(titles)
