@@ -130,9 +130,14 @@ def _quoted_or_dated(name: str, text: str) -> bool:
     return re.search(pattern, text, flags=re.IGNORECASE) is not None
 
 
-#: A viewing verb right before a word makes it the name of a film even in lower case ("have you
-#: seen airplane?", "we will watch frozen").
-_VIEWING_VERB = r"\b(?:see|seen|saw|watch|watched|watching)\s+(?:the\s+)?"
+#: A viewing verb, or an offer, right before a word makes it the name of a film even in lower case
+#: ("have you seen airplane?", "we will watch frozen", "How about poltergeist!").
+_VIEWING_VERB = r"\b(?:see|seen|saw|watch|watched|watching|how about|what about|recommend|suggest)\s+(?:the\s+)?"
+
+
+def _verb_before(text: str, offset: int) -> bool:
+    """Whether ``text`` writes a viewing verb or an offer (:data:`_VIEWING_VERB`) right before ``offset``."""
+    return re.search(_VIEWING_VERB + r"$", text[:offset], flags=re.IGNORECASE) is not None
 
 
 def _after_viewing_verb(text: str, name: str) -> bool:
@@ -260,7 +265,7 @@ def _year_after(text: str, offset: int) -> int | None:
 def _catalog_runs(text: str, catalog: Catalog) -> list[_Run]:
     """Every run of two to :data:`_MAX_TITLE_WORDS` words of ``text`` that is a catalog film's
     normalized name, the longest first at each word; a single word only when a year follows it
-    ("Alien from 1979")."""
+    ("Alien from 1979") or it is a film's name by its place (:func:`_one_word_title`)."""
     exact = catalog.title_index.exact
     words = list(_WORD.finditer(text))
     keys = [normalize_text(w.group(0)) for w in words]
@@ -268,10 +273,23 @@ def _catalog_runs(text: str, catalog: Catalog) -> list[_Run]:
     for start in range(len(words)):
         for end in range(min(len(words), start + _MAX_TITLE_WORDS), start, -1):
             key = " ".join(k for k in keys[start:end] if k)
-            if key in exact and (end > start + 1 or _year_after(text, words[start].end()) is not None):
+            one_word = _year_after(text, words[start].end()) is not None or _one_word_title(text, words[start])
+            if key in exact and (end > start + 1 or one_word):
                 span = text[words[start].start() : words[end - 1].end()]
                 runs.append(_Run(words[start].start(), words[end - 1].end(), span, key))
     return runs
+
+
+def _one_word_title(text: str, word: re.Match[str]) -> bool:
+    """Whether the single ``word`` of ``text`` stands where only a film's name can: in quotes
+    ('is "Juno"'), or right after a viewing verb or an offer, in any case ("Have you seen memento?",
+    :func:`_verb_before`); never an everyday word ("have you seen it")."""
+    key = normalize_text(word.group(0))
+    if not key or key in COMMON_WORDS or key in _CALENDAR:
+        return False
+    opening, closing = text[max(word.start() - 1, 0) : word.start()], text[word.end() : word.end() + 1]
+    quoted = bool(opening and closing) and opening in "\"“'‘" and closing in "\"”'’"
+    return quoted or _verb_before(text, word.start())
 
 
 def _written_as_long_title(text: str, run: _Run, article: bool = False) -> bool:
@@ -315,14 +333,20 @@ def _holds_annotation(text: str, run: _Run, places: Sequence[tuple[int, int]]) -
 
 
 def films_in_text(
-    text: str, catalog: Catalog, known: set[str], threshold: float, annotated: Sequence[tuple[int, int]] = ()
+    text: str,
+    catalog: Catalog,
+    known: set[str],
+    threshold: float,
+    annotated: Sequence[tuple[int, int]] = (),
+    after_verb: bool = True,
 ) -> list[_Found]:
     """Catalog films that ``text`` writes as titles (:func:`_written_as_long_title`) and the
     ``movies`` column missed ("Shakespeare in Love", "A Bad Mom's Christmas", a quoted "A quiet
     place"): the tagger misses a film now and then, often the one a seeker takes.
 
     Names are of two words or more, or one followed by a year ("Alien from 1979", which picks the
-    film of that year). Left out: names in ``known`` (normalized names the row already annotates,
+    film of that year), in quotes, or (``after_verb``) right after a viewing verb or an offer ("Have
+    you seen memento?", :func:`_one_word_title`). Left out: names in ``known`` (normalized names the row already annotates,
     as films or people: "Emma Stone" is also a catalog title) and names inside the places
     ``annotated`` (where the row's annotated titles are written: "Star Wars" in "Star Wars, The
     rise of Skywalker"); a name the catalog holds as several dated films (which one is meant is
@@ -342,7 +366,8 @@ def films_in_text(
         if run.key in known and not sequel:  # a person is not followed by a number
             covered = run.last
             continue
-        if not (_written_as_long_title(text, run) or _holds_annotation(text, run, annotated)):
+        by_place = after_verb and " " not in run.key and _verb_before(text, run.first)
+        if not (_written_as_long_title(text, run) or _holds_annotation(text, run, annotated) or by_place):
             continue
         if sequel:
             name = f"{run.span} {sequel.group(1)}"
@@ -582,7 +607,9 @@ def build_dialogue(
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
         known = {t.key for t in titles[first:]}
         known |= {normalize_text(n) for n in _split_list(row["people_names"])}
-        for film in films_in_text(text, catalog, known, threshold, places):
+        # A seeker's word in lower case after a verb answers an offer as often as it names a film
+        # of their own ("i may watch zombieland"): it is not a film they talked about.
+        for film in films_in_text(text, catalog, known, threshold, places, after_verb=role == "recommender"):
             name = film.item.name if film.item is not None else film.key
             offered = role == "user" or offers(text, name)
             titles.append(_Title(turn, role, film.key, film.item.item_id if film.item else None, offered, watched))
