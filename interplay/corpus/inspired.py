@@ -114,13 +114,28 @@ _IF_YOU_LIKED = re.compile(
     r"\bif you (?:\w+ )?(?:liked?|loved?|enjoy(?:ed)?)\s+(?:(?:him|her|them)\s+in\s+|the\s+(?:movie|film)\s+)?$",
     re.IGNORECASE,
 )
+#: Other ways a recommender names a film only to say something about another: an actor's credit
+#: ("I loved him in Bedtime Stories"), a likeness ("looks like Superbad", "similar to Alien") and
+#: a film's relation to it ("a sequel to The Shining", "a remake of Ben-Hur").
+_CONTEXT = re.compile(
+    r"\b(?:liked?|loved?|enjoy(?:ed)?)\s+(?:him|her|them)\s+in\s+$"
+    r"|\b(?:looks?|sounds?|seems?|kind of|sort of)\s+like\s+$|\bsimilar to\s+$|\breminds? me of\s+$"
+    r"|\b(?:sequel|prequel|remake|follow-up|spin-?off)\s+(?:to|of)\s+$",
+    re.IGNORECASE,
+)
 
 
 def offers(text: str, name: str) -> bool:
     """Whether the recommender's ``text`` offers the film ``name`` rather than only using it as a
-    premise (:data:`_IF_YOU_LIKED`); True when the text does not write the name out."""
+    premise (:data:`_IF_YOU_LIKED`) or to describe another (:data:`_CONTEXT`); True when the text
+    does not write the name out."""
     places = _places(text, name)
-    return not places or not all(_IF_YOU_LIKED.search(text[: m.start()]) for m in places)
+    return not places or not all(_names_as_context(text[: m.start()]) for m in places)
+
+
+def _names_as_context(before: str) -> bool:
+    """Whether a film written right after ``before`` is named as a premise or context, not offered."""
+    return _IF_YOU_LIKED.search(before) is not None or _CONTEXT.search(before) is not None
 
 
 def _quoted_or_dated(name: str, text: str) -> bool:
@@ -448,6 +463,17 @@ _WATCHED = re.compile(
 )
 
 
+#: What a seeker writes right after a film's name when they have seen it: "The Hateful Eight was
+#: great", "Pineapple Express was funny".
+_JUDGED = re.compile(r"\s+(?:was|were)\b", re.IGNORECASE)
+
+
+def _says_watched(text: str, name: str, turn_watched: bool) -> bool:
+    """Whether the seeker's ``text`` says they watched the film ``name``: the turn says they watched
+    a film (:data:`_WATCHED`), or it judges this one in the past tense (:data:`_JUDGED`)."""
+    return turn_watched or any(_JUDGED.match(text, m.end()) for m in _places(text, name))
+
+
 @dataclass(frozen=True)
 class _Title:
     """A title a turn of the dialogue names: annotated, or found in the text."""
@@ -594,12 +620,14 @@ def build_dialogue(
             if not named:
                 item = _earlier_film(text, linked, threshold)
                 if item is not None:  # "Jumanji Welcome to the junle" for an earlier "Jumanji: Welcome to the Jungle"
-                    titles.append(_Title(turn, role, normalize_text(item.name), item.item_id, True, watched))
+                    seen_it = role == "user" and _says_watched(text, item.name, watched)
+                    titles.append(_Title(turn, role, normalize_text(item.name), item.item_id, True, seen_it))
                     mentions.append(ItemMention(item.item_id, item.title, turn, role))
                     continue
             key = normalize_text(name)
             offered = named and (role == "user" or offers(text, name))
-            titles.append(_Title(turn, role, key, item.item_id if item is not None else None, offered, watched))
+            seen_it = role == "user" and _says_watched(text, name, watched)
+            titles.append(_Title(turn, role, key, item.item_id if item is not None else None, offered, seen_it))
             if not named or item is None:
                 quirks.append("title_not_in_text" if not named else "unlinked_title")
                 continue
@@ -612,11 +640,13 @@ def build_dialogue(
         for film in films_in_text(text, catalog, known, threshold, places, after_verb=role == "recommender"):
             name = film.item.name if film.item is not None else film.key
             offered = role == "user" or offers(text, name)
-            titles.append(_Title(turn, role, film.key, film.item.item_id if film.item else None, offered, watched))
+            seen_it = role == "user" and _says_watched(text, name, watched)
+            titles.append(_Title(turn, role, film.key, film.item.item_id if film.item else None, offered, seen_it))
             if film.item is not None:
                 scanned.append(ItemMention(film.item.item_id, film.item.title, turn, role))
         if role == "user":
-            titles.extend(_Title(turn, role, key, None, False, watched) for key in catalog_names_in(text, catalog))
+            keys = catalog_names_in(text, catalog)
+            titles.extend(_Title(turn, role, key, None, False, _says_watched(text, key, watched)) for key in keys)
             genres.extend(g.lower() for g in _split_list(row["genres"]))
             people.extend(_split_list(row["people_names"]))
         label = row["coarse_label"].strip()
