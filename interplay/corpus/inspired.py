@@ -573,6 +573,15 @@ def new_release(item: CatalogItem, year: int, catalog: Catalog) -> CatalogItem |
     return newest if newest.year is not None and newest.year >= year - NEW_RELEASE_YEARS else None
 
 
+def _franchise(text: str, name: str, catalog: Catalog) -> bool:
+    """Whether ``text`` writes ``name`` as a franchise rather than a film: a series name
+    (:attr:`~interplay.text.titles.TitleIndex.series`: "Star Wars", "Transformers") with no year
+    after it ("Star Wars suggests you like action and sci-fi", "the first Star Wars")."""
+    key = normalize_text(name)
+    places = _places(text, name)
+    return key in catalog.title_index.series and all(_year_after(text, m.end()) is None for m in places)
+
+
 def build_dialogue(
     dialog_id: str,
     rows: list[tuple[int, dict[str, str]]],
@@ -625,7 +634,7 @@ def build_dialogue(
                     mentions.append(ItemMention(item.item_id, item.title, turn, role))
                     continue
             key = normalize_text(name)
-            offered = named and (role == "user" or offers(text, name))
+            offered = named and (role == "user" or (offers(text, name) and not _franchise(text, name, catalog)))
             seen_it = role == "user" and _says_watched(text, name, watched)
             titles.append(_Title(turn, role, key, item.item_id if item is not None else None, offered, seen_it))
             if not named or item is None:
@@ -639,7 +648,7 @@ def build_dialogue(
         # of their own ("i may watch zombieland"): it is not a film they talked about.
         for film in films_in_text(text, catalog, known, threshold, places, after_verb=role == "recommender"):
             name = film.item.name if film.item is not None else film.key
-            offered = role == "user" or offers(text, name)
+            offered = role == "user" or (offers(text, name) and not _franchise(text, name, catalog))
             seen_it = role == "user" and _says_watched(text, name, watched)
             titles.append(_Title(turn, role, film.key, film.item.item_id if film.item else None, offered, seen_it))
             if film.item is not None:
