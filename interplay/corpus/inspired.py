@@ -101,9 +101,31 @@ def _places(text: str, name: str) -> list[re.Match[str]]:
 
 def _heads_longer_name(text: str, name: str) -> bool:
     """Whether every place ``text`` writes ``name`` goes on into a longer name
-    (:data:`_NAME_CONTINUES`); False when the text does not write it out at all."""
+    (:data:`_NAME_CONTINUES`), or, for a name of one word, ends one (:func:`_ends_longer_name`);
+    False when the text does not write it out at all."""
     places = _places(text, name)
-    return bool(places) and all(_NAME_CONTINUES.match(text, m.end()) for m in places)
+    one_word = len(normalize_text(name).split()) == 1
+    return bool(places) and all(
+        _NAME_CONTINUES.match(text, m.end()) or (one_word and _ends_longer_name(text, m.start())) for m in places
+    )
+
+
+#: A capitalized word right before a place in a text, and where a sentence starts (its capital
+#: then says nothing).
+_CAPITAL_BEFORE = re.compile(r"(?<![\w'’])([A-Z][a-z]*)[ \t]+$")
+_SENTENCE_OPENS = re.compile(r"(?:^|[.!?:;\n])[\s\"'“‘(\[*_-]*$")
+
+
+def _ends_longer_name(text: str, start: int) -> bool:
+    """Whether the word at ``start`` ends a longer capitalized name: the word before it is
+    capitalized inside a sentence ("Olympus Had Fallen" does not name "Fallen"), other than "I"
+    and a possessive ("Disney's Frozen" is Frozen)."""
+    before = _CAPITAL_BEFORE.search(text[:start])
+    return (
+        before is not None
+        and before.group(1) != "I"
+        and not _SENTENCE_OPENS.search(text[: before.start()])
+    )
 
 
 #: A film named as the premise of a recommendation, not as one: "If you liked Guess Who, you'll
