@@ -595,6 +595,20 @@ def new_release(item: CatalogItem, year: int, catalog: Catalog) -> CatalogItem |
     return newest if newest.year is not None and newest.year >= year - NEW_RELEASE_YEARS else None
 
 
+#: Words after which a dialogue names the people in a film: "It features The Rock, Jack Black, and
+#: Kevin Hart", "starring Sandra Bullock". The first name of the list is taken.
+_CAST_CUE = re.compile(
+    r"\b(?:features|featuring|starring|stars|starred|co-stars)\s+([^,.!?;:()\n]+?)(?=\s*(?:,|\band\b|[.!?;:()\n]|$))",
+    re.IGNORECASE,
+)
+
+
+def cast_names(dialogue_text: str) -> set[str]:
+    """Normalized names a dialogue writes as a film's cast (:data:`_CAST_CUE`): such a name is a
+    person all through the dialogue, also where it is a film's title too ("The Rock")."""
+    return {normalize_text(m.group(1)) for m in _CAST_CUE.finditer(dialogue_text)} - {""}
+
+
 def _franchise(text: str, name: str, catalog: Catalog) -> bool:
     """Whether ``text`` writes ``name`` as a franchise rather than a film: a series name
     (:attr:`~interplay.text.titles.TitleIndex.series`: "Star Wars", "Transformers") with no year
@@ -625,6 +639,7 @@ def build_dialogue(
     linked: dict[str, CatalogItem] = {}  # names of the films annotations linked so far -> film
     year = dialogue_year(dialog_id)
     dialogue_text = "\n".join(_clean_text(row["text"]) for _, row in rows)
+    cast = cast_names(dialogue_text)
     for line, row in rows:
         role = _ROLES.get(row["speaker"].strip().upper())
         if role is None:
@@ -665,7 +680,7 @@ def build_dialogue(
             linked.setdefault(key, item)
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
         known = {t.key for t in titles[first:]}
-        known |= {normalize_text(n) for n in _split_list(row["people_names"])}
+        known |= {normalize_text(n) for n in _split_list(row["people_names"])} | cast
         # A seeker's word in lower case after a verb answers an offer as often as it names a film
         # of their own ("i may watch zombieland"): it is not a film they talked about.
         for film in films_in_text(text, catalog, known, threshold, places, after_verb=role == "recommender"):
