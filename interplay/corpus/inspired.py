@@ -545,7 +545,23 @@ def accepted_target(
 
 
 def _names(title: _Title) -> set[str]:
-    return {title.key} | ({title.item_id} if title.item_id is not None else set())
+    """What identifies a title's film: its item id and its name, an ordinal spelled out."""
+    return {spelled_ordinals(title.key)} | ({title.item_id} if title.item_id is not None else set())
+
+
+_ORDINALS = dict(
+    zip(
+        ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th"),
+        ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"),
+        strict=True,
+    )
+)
+
+
+def spelled_ordinals(key: str) -> str:
+    """A normalized name with its ordinals in words: "the 5th element" and "the fifth element" are
+    one name (the catalog holds one spelling; the text and the tagger use either)."""
+    return " ".join(_ORDINALS.get(word, word) for word in key.split())
 
 
 #: Years before a dialogue's own in which a film it calls new ("the new Lion King") came out.
