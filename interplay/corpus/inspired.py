@@ -121,11 +121,7 @@ def _ends_longer_name(text: str, start: int) -> bool:
     capitalized inside a sentence ("Olympus Had Fallen" does not name "Fallen"), other than "I"
     and a possessive ("Disney's Frozen" is Frozen)."""
     before = _CAPITAL_BEFORE.search(text[:start])
-    return (
-        before is not None
-        and before.group(1) != "I"
-        and not _SENTENCE_OPENS.search(text[: before.start()])
-    )
+    return before is not None and before.group(1) != "I" and not _SENTENCE_OPENS.search(text[: before.start()])
 
 
 #: A film named as the premise of a recommendation, not as one: "If you liked Guess Who, you'll
@@ -476,6 +472,8 @@ def says_has_seen(text: str) -> bool:
         if not _DOUBT.search(clause):
             return True
     return False
+
+
 #: A seeker's utterance that says they watched a film it names ("I was watching Monsters Inc. with
 #: my son", "I saw Parasite last week"; not "I haven't seen", "I saw the trailer").
 _WATCHED = re.compile(
