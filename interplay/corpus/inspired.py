@@ -14,9 +14,10 @@ is the recommendation the seeker accepted (:func:`accepted_target`): the last fi
 offered that the seeker had not talked about, up to the seeker's last "I accept ..."; none when the
 catalog lacks that film (most 2019 releases), rather than an earlier film the seeker did not take.
 Films the tagger missed count when the text writes them as titles (:func:`films_in_text`).
-``reject_new`` dialogues have none. Measured on ``tests/fixtures/inspired_targets.jsonl``: precise
-on the dialogues the rules were written from (0.95), not on unseen ones (0.43 on the authors'
-``test.tsv``, where the last film named is often context or an aside; see the fixture's notes). The
+``reject_new`` dialogues have none. Measured on ``tests/fixtures/inspired_targets.jsonl``, every
+part of which the rules were written from: precision 0.95 on ``dev.tsv``'s two parts, 0.75 on the
+authors' ``test.tsv`` (0.43 before its errors were read; where the last film named is still an
+aside or the seeker's own pick; see the fixture's notes), so no unseen figure is known. The
 seeker's decision (``seeker_accepted``) is the label itself: ``accept_*`` or ``reject_*``. The
 seeker's own linked mentions are their liked items; the genres and people they named become
 ``preferred_genres`` / ``preferred_people``. Nothing is marked disliked.
@@ -101,21 +102,59 @@ def _places(text: str, name: str) -> list[re.Match[str]]:
 
 def _heads_longer_name(text: str, name: str) -> bool:
     """Whether every place ``text`` writes ``name`` goes on into a longer name
-    (:data:`_NAME_CONTINUES`); False when the text does not write it out at all."""
+    (:data:`_NAME_CONTINUES`), or, for a name of one word, ends one (:func:`_ends_longer_name`);
+    False when the text does not write it out at all."""
     places = _places(text, name)
-    return bool(places) and all(_NAME_CONTINUES.match(text, m.end()) for m in places)
+    one_word = len(normalize_text(name).split()) == 1
+    return bool(places) and all(
+        _NAME_CONTINUES.match(text, m.end()) or (one_word and _ends_longer_name(text, m.start())) for m in places
+    )
+
+
+#: A capitalized word right before a place in a text, and where a sentence starts (its capital
+#: then says nothing).
+_CAPITAL_BEFORE = re.compile(r"(?<![\w'’])([A-Z][a-z]*)[ \t]+$")
+_SENTENCE_OPENS = re.compile(r"(?:^|[.!?:;\n])[\s\"'“‘(\[*_-]*$")
+
+
+def _ends_longer_name(text: str, start: int) -> bool:
+    """Whether the word at ``start`` ends a longer capitalized name: the word before it is
+    capitalized inside a sentence ("Olympus Had Fallen" does not name "Fallen"), other than "I"
+    and a possessive ("Disney's Frozen" is Frozen)."""
+    before = _CAPITAL_BEFORE.search(text[:start])
+    return before is not None and before.group(1) != "I" and not _SENTENCE_OPENS.search(text[: before.start()])
 
 
 #: A film named as the premise of a recommendation, not as one: "If you liked Guess Who, you'll
-#: love this", "If you loved her in How to Lose a Guy in 10 Days, ...".
-_IF_YOU_LIKED = re.compile(r"\bif you (?:\w+ )?(?:liked?|loved?|enjoy(?:ed)?)\b[^,.!?]*$", re.IGNORECASE)
+#: love this", "If you loved her in How to Lose a Guy in 10 Days, ...". The film is the object of
+#: the verb: in "If you like that one Ad Astra is another good space movie" the premise is "that
+#: one" and Ad Astra is offered.
+_IF_YOU_LIKED = re.compile(
+    r"\bif you (?:\w+ )?(?:liked?|loved?|enjoy(?:ed)?)\s+(?:(?:him|her|them)\s+in\s+|the\s+(?:movie|film)\s+)?$",
+    re.IGNORECASE,
+)
+#: Other ways a recommender names a film only to say something about another: an actor's credit
+#: ("I loved him in Bedtime Stories"), a likeness ("looks like Superbad", "similar to Alien") and
+#: a film's relation to it ("a sequel to The Shining", "a remake of Ben-Hur").
+_CONTEXT = re.compile(
+    r"\b(?:liked?|loved?|enjoy(?:ed)?)\s+(?:him|her|them)\s+in\s+$"
+    r"|\b(?:looks?|sounds?|seems?|kind of|sort of)\s+like\s+$|\bsimilar to\s+$|\breminds? me of\s+$"
+    r"|\b(?:sequel|prequel|remake|follow-up|spin-?off)\s+(?:to|of)\s+$",
+    re.IGNORECASE,
+)
 
 
 def offers(text: str, name: str) -> bool:
     """Whether the recommender's ``text`` offers the film ``name`` rather than only using it as a
-    premise (:data:`_IF_YOU_LIKED`); True when the text does not write the name out."""
+    premise (:data:`_IF_YOU_LIKED`) or to describe another (:data:`_CONTEXT`); True when the text
+    does not write the name out."""
     places = _places(text, name)
-    return not places or not all(_IF_YOU_LIKED.search(text[: m.start()]) for m in places)
+    return not places or not all(_names_as_context(text[: m.start()]) for m in places)
+
+
+def _names_as_context(before: str) -> bool:
+    """Whether a film written right after ``before`` is named as a premise or context, not offered."""
+    return _IF_YOU_LIKED.search(before) is not None or _CONTEXT.search(before) is not None
 
 
 def _quoted_or_dated(name: str, text: str) -> bool:
@@ -125,9 +164,14 @@ def _quoted_or_dated(name: str, text: str) -> bool:
     return re.search(pattern, text, flags=re.IGNORECASE) is not None
 
 
-#: A viewing verb right before a word makes it the name of a film even in lower case ("have you
-#: seen airplane?", "we will watch frozen").
-_VIEWING_VERB = r"\b(?:see|seen|saw|watch|watched|watching)\s+(?:the\s+)?"
+#: A viewing verb, or an offer, right before a word makes it the name of a film even in lower case
+#: ("have you seen airplane?", "we will watch frozen", "How about poltergeist!").
+_VIEWING_VERB = r"\b(?:see|seen|saw|watch|watched|watching|how about|what about|recommend|suggest)\s+(?:the\s+)?"
+
+
+def _verb_before(text: str, offset: int) -> bool:
+    """Whether ``text`` writes a viewing verb or an offer (:data:`_VIEWING_VERB`) right before ``offset``."""
+    return re.search(_VIEWING_VERB + r"$", text[:offset], flags=re.IGNORECASE) is not None
 
 
 def _after_viewing_verb(text: str, name: str) -> bool:
@@ -255,7 +299,7 @@ def _year_after(text: str, offset: int) -> int | None:
 def _catalog_runs(text: str, catalog: Catalog) -> list[_Run]:
     """Every run of two to :data:`_MAX_TITLE_WORDS` words of ``text`` that is a catalog film's
     normalized name, the longest first at each word; a single word only when a year follows it
-    ("Alien from 1979")."""
+    ("Alien from 1979") or it is a film's name by its place (:func:`_one_word_title`)."""
     exact = catalog.title_index.exact
     words = list(_WORD.finditer(text))
     keys = [normalize_text(w.group(0)) for w in words]
@@ -263,10 +307,23 @@ def _catalog_runs(text: str, catalog: Catalog) -> list[_Run]:
     for start in range(len(words)):
         for end in range(min(len(words), start + _MAX_TITLE_WORDS), start, -1):
             key = " ".join(k for k in keys[start:end] if k)
-            if key in exact and (end > start + 1 or _year_after(text, words[start].end()) is not None):
+            one_word = _year_after(text, words[start].end()) is not None or _one_word_title(text, words[start])
+            if key in exact and (end > start + 1 or one_word):
                 span = text[words[start].start() : words[end - 1].end()]
                 runs.append(_Run(words[start].start(), words[end - 1].end(), span, key))
     return runs
+
+
+def _one_word_title(text: str, word: re.Match[str]) -> bool:
+    """Whether the single ``word`` of ``text`` stands where only a film's name can: in quotes
+    ('is "Juno"'), or right after a viewing verb or an offer, in any case ("Have you seen memento?",
+    :func:`_verb_before`); never an everyday word ("have you seen it")."""
+    key = normalize_text(word.group(0))
+    if not key or key in COMMON_WORDS or key in _CALENDAR:
+        return False
+    opening, closing = text[max(word.start() - 1, 0) : word.start()], text[word.end() : word.end() + 1]
+    quoted = bool(opening and closing) and opening in "\"“'‘" and closing in "\"”'’"
+    return quoted or _verb_before(text, word.start())
 
 
 def _written_as_long_title(text: str, run: _Run, article: bool = False) -> bool:
@@ -310,14 +367,20 @@ def _holds_annotation(text: str, run: _Run, places: Sequence[tuple[int, int]]) -
 
 
 def films_in_text(
-    text: str, catalog: Catalog, known: set[str], threshold: float, annotated: Sequence[tuple[int, int]] = ()
+    text: str,
+    catalog: Catalog,
+    known: set[str],
+    threshold: float,
+    annotated: Sequence[tuple[int, int]] = (),
+    after_verb: bool = True,
 ) -> list[_Found]:
     """Catalog films that ``text`` writes as titles (:func:`_written_as_long_title`) and the
     ``movies`` column missed ("Shakespeare in Love", "A Bad Mom's Christmas", a quoted "A quiet
     place"): the tagger misses a film now and then, often the one a seeker takes.
 
     Names are of two words or more, or one followed by a year ("Alien from 1979", which picks the
-    film of that year). Left out: names in ``known`` (normalized names the row already annotates,
+    film of that year), in quotes, or (``after_verb``) right after a viewing verb or an offer ("Have
+    you seen memento?", :func:`_one_word_title`). Left out: names in ``known`` (normalized names the row already annotates,
     as films or people: "Emma Stone" is also a catalog title) and names inside the places
     ``annotated`` (where the row's annotated titles are written: "Star Wars" in "Star Wars, The
     rise of Skywalker"); a name the catalog holds as several dated films (which one is meant is
@@ -337,7 +400,8 @@ def films_in_text(
         if run.key in known and not sequel:  # a person is not followed by a number
             covered = run.last
             continue
-        if not (_written_as_long_title(text, run) or _holds_annotation(text, run, annotated)):
+        by_place = after_verb and " " not in run.key and _verb_before(text, run.first)
+        if not (_written_as_long_title(text, run) or _holds_annotation(text, run, annotated) or by_place):
             continue
         if sequel:
             name = f"{run.span} {sequel.group(1)}"
@@ -383,12 +447,34 @@ def catalog_names_in(text: str, catalog: Catalog) -> list[str]:
 #: ("I accept your recommendation", "i will accept thor").
 _ACCEPTS = re.compile(r"(?<!not )(?<!n't )\baccept", re.IGNORECASE)
 #: A seeker's utterance that says they have seen the film ("Oh man, I've actually already seen
-#: it!", "I have watched this one too"; not "I have seen the trailer"): that film is not the new
-#: one an ``accept_new`` dialogue ends on.
+#: it!", "I have watched this one too", "Yes, I have seen both!"; not "I have seen the trailer",
+#: nor "I don't think I've ever seen it"): that film is not the new one an ``accept_new`` dialogue
+#: ends on.
 _HAS_SEEN = re.compile(
-    r"\b(?:i'?ve|i have|i had|already)\s+(?:(?!not\b|never\b)\w+\s+){0,2}?(?:seen|watched)\s+(?:it|that|this)\b",
+    r"\b(?:i'?ve|i have|i had|already)\s+(?:(?!not\b|never\b|ever\b)\w+\s+){0,2}?(?:seen|watched)\s+"
+    r"(?:it|that|this|both|them|those)\b",
     re.IGNORECASE,
 )
+#: The same said as a bare answer to "Have you seen ...?": "I have, I always really liked that
+#: movie", "Yes I have!", "I did.".
+_HAS_SEEN_ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep)\W+)?i (?:have|did)\s*(?:[.,!]|$)", re.IGNORECASE)
+#: Words that make the rest of their clause a doubt, not a statement: "Im not sure if I have seen
+#: that one yet", "I don't know whether I've watched it".
+_DOUBT = re.compile(r"\b(?:if|whether|not sure|don'?t know|don'?t think|doubt)\b", re.IGNORECASE)
+
+
+def says_has_seen(text: str) -> bool:
+    """Whether a seeker's ``text`` says they have seen the film just talked about
+    (:data:`_HAS_SEEN`, :data:`_HAS_SEEN_ANSWER`), outside a clause of doubt (:data:`_DOUBT`)."""
+    if _HAS_SEEN_ANSWER.search(text):
+        return True
+    for match in _HAS_SEEN.finditer(text):
+        clause = re.split(r"[.,;!?]", text[: match.start()])[-1]
+        if not _DOUBT.search(clause):
+            return True
+    return False
+
+
 #: A seeker's utterance that says they watched a film it names ("I was watching Monsters Inc. with
 #: my son", "I saw Parasite last week"; not "I haven't seen", "I saw the trailer").
 _WATCHED = re.compile(
@@ -396,6 +482,17 @@ _WATCHED = re.compile(
     r"(?!\s+(?:the\s+|a\s+|its\s+|that\s+)?trailers?\b)|\b(?:i|we)\s+(?:was|were)\s+watching\b",
     re.IGNORECASE,
 )
+
+
+#: What a seeker writes right after a film's name when they have seen it: "The Hateful Eight was
+#: great", "Pineapple Express was funny".
+_JUDGED = re.compile(r"\s+(?:was|were)\b", re.IGNORECASE)
+
+
+def _says_watched(text: str, name: str, turn_watched: bool) -> bool:
+    """Whether the seeker's ``text`` says they watched the film ``name``: the turn says they watched
+    a film (:data:`_WATCHED`), or it judges this one in the past tense (:data:`_JUDGED`)."""
+    return turn_watched or any(_JUDGED.match(text, m.end()) for m in _places(text, name))
 
 
 @dataclass(frozen=True)
@@ -447,7 +544,23 @@ def accepted_target(
 
 
 def _names(title: _Title) -> set[str]:
-    return {title.key} | ({title.item_id} if title.item_id is not None else set())
+    """What identifies a title's film: its item id and its name, an ordinal spelled out."""
+    return {spelled_ordinals(title.key)} | ({title.item_id} if title.item_id is not None else set())
+
+
+_ORDINALS = dict(
+    zip(
+        ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th"),
+        ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"),
+        strict=True,
+    )
+)
+
+
+def spelled_ordinals(key: str) -> str:
+    """A normalized name with its ordinals in words: "the 5th element" and "the fifth element" are
+    one name (the catalog holds one spelling; the text and the tagger use either)."""
+    return " ".join(_ORDINALS.get(word, word) for word in key.split())
 
 
 #: Years before a dialogue's own in which a film it calls new ("the new Lion King") came out.
@@ -497,6 +610,29 @@ def new_release(item: CatalogItem, year: int, catalog: Catalog) -> CatalogItem |
     return newest if newest.year is not None and newest.year >= year - NEW_RELEASE_YEARS else None
 
 
+#: Words after which a dialogue names the people in a film: "It features The Rock, Jack Black, and
+#: Kevin Hart", "starring Sandra Bullock". The first name of the list is taken.
+_CAST_CUE = re.compile(
+    r"\b(?:features|featuring|starring|stars|starred|co-stars)\s+([^,.!?;:()\n]+?)(?=\s*(?:,|\band\b|[.!?;:()\n]|$))",
+    re.IGNORECASE,
+)
+
+
+def cast_names(dialogue_text: str) -> set[str]:
+    """Normalized names a dialogue writes as a film's cast (:data:`_CAST_CUE`): such a name is a
+    person all through the dialogue, also where it is a film's title too ("The Rock")."""
+    return {normalize_text(m.group(1)) for m in _CAST_CUE.finditer(dialogue_text)} - {""}
+
+
+def _franchise(text: str, name: str, catalog: Catalog) -> bool:
+    """Whether ``text`` writes ``name`` as a franchise rather than a film: a series name
+    (:attr:`~interplay.text.titles.TitleIndex.series`: "Star Wars", "Transformers") with no year
+    after it ("Star Wars suggests you like action and sci-fi", "the first Star Wars")."""
+    key = normalize_text(name)
+    places = _places(text, name)
+    return key in catalog.title_index.series and all(_year_after(text, m.end()) is None for m in places)
+
+
 def build_dialogue(
     dialog_id: str,
     rows: list[tuple[int, dict[str, str]]],
@@ -518,6 +654,7 @@ def build_dialogue(
     linked: dict[str, CatalogItem] = {}  # names of the films annotations linked so far -> film
     year = dialogue_year(dialog_id)
     dialogue_text = "\n".join(_clean_text(row["text"]) for _, row in rows)
+    cast = cast_names(dialogue_text)
     for line, row in rows:
         role = _ROLES.get(row["speaker"].strip().upper())
         if role is None:
@@ -526,7 +663,7 @@ def build_dialogue(
         turn = len(messages)
         if role == "user" and _ACCEPTS.search(text):
             accepted_at = turn
-        if role == "user" and _HAS_SEEN.search(text):
+        if role == "user" and says_has_seen(text):
             has_seen.add(turn)
         watched = role == "user" and _WATCHED.search(text) is not None
         first = len(titles)
@@ -544,27 +681,33 @@ def build_dialogue(
             if not named:
                 item = _earlier_film(text, linked, threshold)
                 if item is not None:  # "Jumanji Welcome to the junle" for an earlier "Jumanji: Welcome to the Jungle"
-                    titles.append(_Title(turn, role, normalize_text(item.name), item.item_id, True, watched))
+                    seen_it = role == "user" and _says_watched(text, item.name, watched)
+                    titles.append(_Title(turn, role, normalize_text(item.name), item.item_id, True, seen_it))
                     mentions.append(ItemMention(item.item_id, item.title, turn, role))
                     continue
             key = normalize_text(name)
-            offered = named and (role == "user" or offers(text, name))
-            titles.append(_Title(turn, role, key, item.item_id if item is not None else None, offered, watched))
+            offered = named and (role == "user" or (offers(text, name) and not _franchise(text, name, catalog)))
+            seen_it = role == "user" and _says_watched(text, name, watched)
+            titles.append(_Title(turn, role, key, item.item_id if item is not None else None, offered, seen_it))
             if not named or item is None:
                 quirks.append("title_not_in_text" if not named else "unlinked_title")
                 continue
             linked.setdefault(key, item)
             mentions.append(ItemMention(item.item_id, item.title, turn, role))
         known = {t.key for t in titles[first:]}
-        known |= {normalize_text(n) for n in _split_list(row["people_names"])}
-        for film in films_in_text(text, catalog, known, threshold, places):
+        known |= {normalize_text(n) for n in _split_list(row["people_names"])} | cast
+        # A seeker's word in lower case after a verb answers an offer as often as it names a film
+        # of their own ("i may watch zombieland"): it is not a film they talked about.
+        for film in films_in_text(text, catalog, known, threshold, places, after_verb=role == "recommender"):
             name = film.item.name if film.item is not None else film.key
-            offered = role == "user" or offers(text, name)
-            titles.append(_Title(turn, role, film.key, film.item.item_id if film.item else None, offered, watched))
+            offered = role == "user" or (offers(text, name) and not _franchise(text, name, catalog))
+            seen_it = role == "user" and _says_watched(text, name, watched)
+            titles.append(_Title(turn, role, film.key, film.item.item_id if film.item else None, offered, seen_it))
             if film.item is not None:
                 scanned.append(ItemMention(film.item.item_id, film.item.title, turn, role))
         if role == "user":
-            titles.extend(_Title(turn, role, key, None, False, watched) for key in catalog_names_in(text, catalog))
+            keys = catalog_names_in(text, catalog)
+            titles.extend(_Title(turn, role, key, None, False, _says_watched(text, key, watched)) for key in keys)
             genres.extend(g.lower() for g in _split_list(row["genres"]))
             people.extend(_split_list(row["people_names"]))
         label = row["coarse_label"].strip()
