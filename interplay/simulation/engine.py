@@ -216,9 +216,10 @@ def roles_share_batch(players: dict[Role, RolePlayer]) -> bool:
 
     Only where that samples from the same distributions as two batches: one generator, the same
     adapter and equal sampling settings (the baselines: the base model, or one script writer, on
-    both sides; each row still gets its own role's view and cached prefix). Decoding at batch 32
-    is bound by reading the weights, not by matmuls, so one batch of 64 rows costs far less than
-    two of 32. Two different models (Interplay) keep one batch per role, and their exact bytes.
+    both sides; each row still gets its own role's view and cached prefix). A decoding step at
+    batch 32 runs far below the matmul limit (0.14 of it, ``reports/bench_simulate_stage.json``),
+    so one step of 64 rows costs less than two of 32. Two different models (Interplay) keep one
+    batch per role, and their exact bytes.
     """
     user, recommender = players["user"], players["recommender"]
     return (
