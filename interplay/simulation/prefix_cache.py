@@ -10,7 +10,7 @@ prompt is still shared) or when a reply re-tokenizes differently from how it was
 Rows of one batch reuse prefixes of different lengths: the batch is laid out as
 ``[pad, reused prefix | pad, new tokens]`` and the attention mask hides both pads, so position
 ids (the mask's running sum) stay those of an unpadded prompt. Entries are per conversation and
-role (each role runs its own adapter, whose states differ), and are dropped when the
+role (each role has its own prompt, and in Interplay its own model), and are dropped when the
 conversation ends: memory is bounded by the engine's pool, not by the number of dialogues.
 """
 
