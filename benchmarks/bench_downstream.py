@@ -176,35 +176,38 @@ def retriever_candidates(root: Path, params: Any, dialogues: list[Any], events: 
 
 def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, data: dict[str, Any],
                    candidates: list[list[str]] | None, titles: dict[str, str], resamples: int,
-                   context_tokens: int | None = None) -> dict[str, Any]:
-    """Real-turn NLL of ``role`` (and, for the recommender, the re-ranking recalls)."""
-    import numpy as np
-
-    from interplay.evaluation.downstream import (
-        by_dialogue,
-        example_losses,
-        hits_at,
-        nll_figure,
-        ratio_figure,
-        real_turn_chat,
-        recommender_context,
-        rerank,
-        title_log_likelihoods,
-    )
+                   context_tokens: int | None = None, parts: tuple[str, ...] = ("nll", "recall")) -> dict[str, Any]:
+    """Real-turn NLL of ``role`` (and, for the recommender, the re-ranking recalls), each with its
+    per-dialogue sums under ``per_dialogue`` (for the paired comparisons); only ``parts``."""
     from interplay.models import precision as precisions
-    from interplay.training.chat import encode_windows, truncate_messages
     from interplay.training.finetune import load_base
     from interplay.training.roles import load_with_adapter, role_base_dir
 
-    pre = params.preprocess
-    settings = params.finetune.for_role(role)
     base_dir = role_base_dir(params, root, role)
-    clock = Stopwatch()
     if adapter is None:
         model, tokenizer = load_base(base_dir, precisions.dtype_of(precisions.resolve("auto")))
         model.eval()
     else:
         model, tokenizer = load_with_adapter(base_dir, adapter)
+    computed = []
+    if "nll" in parts:
+        computed.append(_nll_part(params, role, model, tokenizer, data, resamples))
+    if "recall" in parts and role == "recommender" and candidates is not None:
+        computed.append(_recall_part(params, model, tokenizer, data, candidates, titles, resamples, context_tokens))
+    result: dict[str, Any] = {"per_dialogue": {}}
+    for part in computed:
+        result["per_dialogue"].update(part.pop("per_dialogue"))
+        result.update(part)
+    return result
+
+
+def _nll_part(params: Any, role: str, model: Any, tokenizer: Any, data: dict[str, Any], resamples: int) -> dict[str, Any]:
+    from interplay.evaluation.downstream import by_dialogue, example_losses, nll_figure, real_turn_chat
+    from interplay.training.chat import encode_windows
+
+    pre = params.preprocess
+    settings = params.finetune.for_role(role)
+    clock = Stopwatch()
     examples, owners = [], []
     for dialogue in data["nll"][role]:
         chat = real_turn_chat(dialogue, data["profile_of"].get(dialogue.dialogue_id), role, pre.end_marker,
@@ -217,10 +220,24 @@ def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, dat
     losses = example_losses(model, examples, tokenizer.pad_token_id, settings.eval_batch_size)
     sums, _ = by_dialogue([loss for loss, _ in losses], owners)
     tokens, _ = by_dialogue([count for _, count in losses], owners)
-    result: dict[str, Any] = {"nll": nll_figure(sums, tokens, resamples, params.seed),
-                              "nll_time": clock.read()}
-    if role != "recommender" or candidates is None:
-        return result
+    return {"nll": nll_figure(sums, tokens, resamples, params.seed), "nll_time": clock.read(),
+            "per_dialogue": {"nll": [sums.tolist(), tokens.tolist()]}}
+
+
+def _recall_part(params: Any, model: Any, tokenizer: Any, data: dict[str, Any], candidates: list[list[str]],
+                 titles: dict[str, str], resamples: int, context_tokens: int | None) -> dict[str, Any]:
+    from interplay.evaluation.downstream import (
+        by_dialogue,
+        hits_at,
+        ratio_figure,
+        recommender_context,
+        rerank,
+        title_log_likelihoods,
+    )
+    from interplay.training.chat import truncate_messages
+
+    pre = params.preprocess
+    settings = params.finetune.for_role("recommender")
     clock = Stopwatch()
     by_id = {d.dialogue_id: d for d in data["event_dialogues"]}
     scored: dict[tuple[str, int], list[str]] = {}
@@ -237,12 +254,57 @@ def evaluate_model(params: Any, root: Path, role: str, adapter: Path | None, dat
         reranked.append(scored[key])
     owners = [e.dialogue_id for e in data["events"]]
     gold = [e.item_id for e in data["events"]]
+    result: dict[str, Any] = {"per_dialogue": {}}
     for k in KS:
         hits, counts = by_dialogue(hits_at(reranked, gold, k), owners)
         result[f"recall@{k}"] = ratio_figure(hits, counts, resamples, params.seed)
+        result["per_dialogue"][f"recall@{k}"] = [hits.tolist(), counts.tolist()]
     result["recall_time"] = clock.read()
-    del np
     return result
+
+
+def evaluation(path: Path, compute: Any, recommender: bool) -> dict[str, Any]:
+    """The model's evaluation, kept at ``path``. A result kept before per-dialogue sums were (commit
+    b694edc) gets its NLL part computed again (about a minute); its recalls stay as they were,
+    without per-dialogue hits (their paired comparisons are null; the page says so)."""
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    missing = tuple(part for part, done in (("nll", "nll" in kept.get("per_dialogue", {})),
+                                             ("recall", not recommender or "recall@10" in kept)) if not done)
+    if missing:
+        fresh = compute(missing)
+        per_dialogue = {**kept.get("per_dialogue", {}), **fresh.pop("per_dialogue")}
+        kept = {**kept, **fresh, "per_dialogue": per_dialogue}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(kept, indent=2) + "\n")
+    return kept
+
+
+#: The paired comparisons of each size: (role, metric, first source, second source).
+COMPARISONS = (
+    ("user", "nll", "interplay", "reference_dependent"),
+    ("recommender", "nll", "interplay", "reference_dependent"),
+    ("recommender", "recall@10", "interplay", "reference_dependent"),
+    ("recommender", "recall@10", "real_plus_interplay", "real"),
+)
+
+
+def comparisons(evaluations: dict[str, dict[str, Any]], resamples: int, seed: int) -> list[dict[str, Any]]:
+    """Each of :data:`COMPARISONS` over the test dialogues both models scored (the same ones:
+    paired); null, with the reason, where a cached evaluation kept no per-dialogue figures."""
+    from interplay.evaluation.downstream import paired_figure
+
+    out = []
+    for role, metric, first, second in COMPARISONS:
+        a = evaluations[first][role]["per_dialogue"].get(metric)
+        b = evaluations[second][role]["per_dialogue"].get(metric)
+        row = {"role": role, "metric": metric, "first": first, "second": second}
+        if a is None or b is None:
+            row.update(difference=None, difference_ci=None, p_value=None,
+                       why_null="an evaluation kept before per-dialogue figures were (b694edc) was reused")
+        else:
+            row.update(paired_figure((a[0], a[1]), (b[0], b[1]), resamples, seed))
+        out.append(row)
+    return out
 
 
 def retriever_row(data: dict[str, Any], candidates: list[list[str]], resamples: int, seed: int) -> dict[str, Any]:
@@ -255,16 +317,6 @@ def retriever_row(data: dict[str, Any], candidates: list[list[str]], resamples: 
         hits, counts = by_dialogue(hits_at(candidates, gold, k), owners)
         row[f"recall@{k}"] = ratio_figure(hits, counts, resamples, seed)
     return row
-
-
-def cached(path: Path, compute: Any) -> dict[str, Any]:
-    """``compute()``'s result, kept at ``path`` (a killed run does not redo it)."""
-    if path.exists():
-        return json.loads(path.read_text())
-    value = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(value, indent=2) + "\n")
-    return value
 
 
 def goals(sizes: dict[str, Any]) -> list[dict[str, Any]]:
@@ -327,6 +379,7 @@ def run_size(args: argparse.Namespace, params: Any, root: Path, size: int, gener
     validation = sorted((d for d in dialogues.values() if d.split == "validation"), key=lambda d: d.dialogue_id)
     val_profiles = {p.dialogue_id: p for p in profiles if p.split == "validation"}
     results: dict[str, Any] = {}
+    evaluations: dict[str, dict[str, Any]] = {}
     training: dict[str, Any] = {}
     pre = params.preprocess
     for source in SOURCES:
@@ -344,16 +397,18 @@ def run_size(args: argparse.Namespace, params: Any, root: Path, size: int, gener
             clock = Stopwatch()
             key = digest([str(adapter), args.resamples, args.nll_dialogues, args.events, args.candidates,
                           args.context_tokens])
-            results[source][role] = cached(
+            evaluations.setdefault(source, {})[role] = evaluation(
                 args.work / "results" / f"{size}-{source}-{role}-{key}.json",
-                lambda role=role, adapter=adapter: evaluate_model(
+                lambda parts, role=role, adapter=adapter: evaluate_model(
                     params, root, role, adapter, data, candidates if role == "recommender" else None, titles,
-                    args.resamples, args.context_tokens),
+                    args.resamples, args.context_tokens, parts),
+                recommender=role == "recommender",
             )
+            results[source][role] = {k: v for k, v in evaluations[source][role].items() if k != "per_dialogue"}
             timings["evaluation"][f"{source}/{role}"] = clock.read()
             log.info("size %d %s/%s: %s", size, source, role, json.dumps(results[source][role]))
-    return {"dialogues_per_source": size, "training": training,
-            "results": results, "timings": timings}
+    return {"dialogues_per_source": size, "training": training, "results": results,
+            "comparisons": comparisons(evaluations, args.resamples, params.seed), "timings": timings}
 
 
 def _unit(dialogue: Any, profile: Any) -> Any:
@@ -424,6 +479,8 @@ def _cell(figure: dict[str, Any] | None, digits: int = 3) -> str:
 
 
 def render_markdown(data: dict[str, Any]) -> str:
+    from interplay.evaluation.intervals import format_p
+
     protocol = data["protocol"]
     lines = [
         "# Train on generated, test on real",
@@ -456,6 +513,16 @@ def render_markdown(data: dict[str, Any]) -> str:
         retriever = data["retriever"]
         lines.append(f"| retriever alone (reference) | – | – | – | – | {_cell(retriever['recall@1'])} | "
                      f"{_cell(retriever['recall@10'])} |")
+        lines += ["", "Paired over the test dialogues both models scored (difference first − second, paired "
+                  "bootstrap 95% CI, permutation p; lower NLL is better, higher recall):", "",
+                  "| role | metric | first − second | difference [95% CI] | p |", "|---|---|---|---|---|"]
+        for row in block.get("comparisons", []):
+            if row["difference"] is None:
+                cells = f"null ({row.get('why_null', 'not computed')}) | –"
+            else:
+                low, high = row["difference_ci"]
+                cells = f"{row['difference']:+.3f} [{low:+.3f}, {high:+.3f}] | {format_p(row['p_value'])}"
+            lines.append(f"| {row['role']} | {row['metric']} | {row['first']} − {row['second']} | {cells} |")
         timings = block["timings"]
         lines += ["",
                   "Timings (wall and process CPU seconds; a part found in the cache under `--work` costs "

@@ -33,7 +33,7 @@ import numpy as np
 
 from interplay.corpus.schema import Dialogue, ItemMention, Message
 from interplay.dialogue.rows import ChatMessage, Role, role_view
-from interplay.evaluation.intervals import Ratio, bootstrap_interval
+from interplay.evaluation.intervals import Ratio, bootstrap_interval, paired_comparison, rounded
 from interplay.preprocess.profiles import Profile
 from interplay.preprocess.sft import recommender_example, user_example
 from interplay.text.end_marker import strip_markers
@@ -234,6 +234,33 @@ def nll_figure(sums: np.ndarray, tokens: np.ndarray, resamples: int, seed: int) 
     figure["perplexity"] = None if figure["value"] is None else round(math.exp(figure["value"]), 3)
     figure["perplexity_ci"] = None if figure["ci"] is None else [round(math.exp(v), 3) for v in figure["ci"]]
     return figure
+
+
+def paired_figure(
+    first: tuple[Sequence[float], Sequence[float]],
+    second: tuple[Sequence[float], Sequence[float]],
+    resamples: int,
+    seed: int,
+    digits: int = 4,
+) -> dict[str, Any]:
+    """Two models scored on the same test dialogues, each as per-dialogue ``(sums, counts)`` in
+    one order: ``sum(first) / sum(counts)`` minus the second's, with a paired bootstrap interval
+    over dialogues and a permutation p-value (a dialogue's two scores swapped). Pairing removes
+    the spread between dialogues that separate intervals carry, so a difference smaller than
+    either interval can still be told apart."""
+    (num_a, den_a), (num_b, den_b) = first, second
+    if len(num_a) != len(num_b) or len(den_a) != len(den_b) or len(num_a) != len(den_a):
+        raise ValueError(f"paired_figure: {len(num_a)} and {len(num_b)} dialogues; both models must score the same ones")
+    stat = Ratio(np.asarray([*num_a, *num_b], dtype=float), np.asarray([*den_a, *den_b], dtype=float))
+    comparison = paired_comparison(stat, resamples=resamples, seed=seed)
+    if comparison is None or comparison.difference is None:
+        return {"difference": None, "difference_ci": None, "p_value": None, "dialogues": len(num_a)}
+    return {
+        "difference": round(comparison.difference, digits),
+        "difference_ci": rounded(comparison.interval, digits),
+        "p_value": None if comparison.p_value is None else round(comparison.p_value, digits),
+        "dialogues": len(num_a),
+    }
 
 
 def seeded_sample(items: Sequence[Any], count: int | None, seed: int) -> list[Any]:

@@ -21,9 +21,11 @@ from interplay.evaluation.downstream import (
     example_losses,
     generated_units,
     hits_at,
+    paired_figure,
     real_turn_chat,
     real_units,
     recommendation_events,
+    ratio_figure,
     rerank,
     sft_rows,
     title_log_likelihoods,
@@ -161,6 +163,22 @@ def test_recall_of_a_reranking_on_a_constructed_case() -> None:
     assert hits_at(retriever, gold, 1).tolist() == [0.0, 1.0]
 
 
+def test_a_paired_difference_is_told_apart_where_separate_intervals_overlap() -> None:
+    rng = __import__("numpy").random.default_rng(0)
+    tokens = rng.integers(20, 200, size=60).astype(float)
+    hard = rng.uniform(1.5, 4.5, size=60)  # dialogues differ far more than the two models do
+    first, second = (hard - 0.05) * tokens, hard * tokens
+    row = paired_figure((first, tokens), (second, tokens), resamples=400, seed=1)
+    assert row["difference"] == round(first.sum() / tokens.sum() - second.sum() / tokens.sum(), 4)
+    assert row["difference_ci"][1] < 0 and row["p_value"] < 0.01 and row["dialogues"] == 60
+    alone = [ratio_figure(x, tokens, 400, 1)["ci"] for x in (first, second)]
+    assert alone[0][1] > alone[1][0]  # unpaired, the two intervals overlap
+    same = paired_figure((second, tokens), (second, tokens), resamples=400, seed=1)
+    assert same["difference"] == 0 and same["p_value"] == 1.0
+    with pytest.raises(ValueError, match="same ones"):
+        paired_figure((first[:3], tokens[:3]), (second, tokens), resamples=10, seed=1)
+
+
 def _tiny_run(root: Path) -> None:
     """A finished run's checkout, tiny: base + three adapters, processed data of all splits."""
     from tiny_lm import save_tiny_run_models
@@ -221,9 +239,25 @@ def test_benchmark_end_to_end_on_a_tiny_run(tmp_path: Path) -> None:
     assert data["protocol"]["recommendation_events"] == 2
     assert data["retriever"]["recall@10"]["value"] == 1.0  # every unmentioned item is a candidate
     assert len(data["goals"]) == 3 and "Train on generated, test on real" in page.read_text()
+    pairs = {(c["role"], c["metric"], c["first"], c["second"]): c for c in block["comparisons"]}
+    mixed = pairs[("recommender", "recall@10", "real_plus_interplay", "real")]
+    assert mixed["difference"] == round(block["results"]["real_plus_interplay"]["recommender"]["recall@10"]["value"]
+                                        - block["results"]["real"]["recommender"]["recall@10"]["value"], 4)
+    assert all(c["dialogues"] > 0 and c["p_value"] is not None for c in pairs.values())
+    assert "Paired over the test dialogues" in page.read_text()
+    # a result kept without per-dialogue figures (an older commit) gets its NLL part computed again
+    kept = min((tmp_path / "work" / "results").glob("2-interplay-user-*.json"))
+    old = json.loads(kept.read_text())
+    kept.write_text(json.dumps({k: v for k, v in old.items() if k != "per_dialogue"}))
     # a rerun reuses the generated dialogues, adapters and results
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     rerun = json.loads(out.read_text())
-    assert rerun["sizes"]["2"]["results"] == block["results"]
+    def untimed(results: dict) -> dict:
+        return {s: {r: {k: v for k, v in f.items() if not k.endswith("_time")} for r, f in roles.items()}
+                for s, roles in results.items()}
+
+    assert untimed(rerun["sizes"]["2"]["results"]) == untimed(block["results"])
+    assert rerun["sizes"]["2"]["comparisons"] == block["comparisons"]
+    assert json.loads(kept.read_text())["per_dialogue"] == old["per_dialogue"]
     assert all(t["cached"] for roles in rerun["sizes"]["2"]["training"].values() for t in roles.values())
