@@ -513,9 +513,10 @@ def render_markdown(data: dict[str, Any]) -> str:
         retriever = data["retriever"]
         lines.append(f"| retriever alone (reference) | – | – | – | – | {_cell(retriever['recall@1'])} | "
                      f"{_cell(retriever['recall@10'])} |")
-        lines += ["", "Paired over the test dialogues both models scored (difference first − second, paired "
-                  "bootstrap 95% CI, permutation p; lower NLL is better, higher recall):", "",
-                  "| role | metric | first − second | difference [95% CI] | p |", "|---|---|---|---|---|"]
+        if block.get("comparisons"):
+            lines += ["", "Paired over the test dialogues both models scored (difference first − second, paired "
+                      "bootstrap 95% CI, permutation p; lower NLL is better, higher recall):", "",
+                      "| role | metric | first − second | difference [95% CI] | p |", "|---|---|---|---|---|"]
         for row in block.get("comparisons", []):
             if row["difference"] is None:
                 cells = f"null ({row.get('why_null', 'not computed')}) | –"
