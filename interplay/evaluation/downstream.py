@@ -282,10 +282,10 @@ def example_losses(model: Any, examples: Sequence[Any], pad_token_id: int, batch
 
     from interplay.training.chat import IGNORE_INDEX
     from interplay.training.data import PadCollator, sorted_batches
-    from interplay.training.finetune import bf16_autocast
+    from interplay.training.finetune import bf16_autocast, causal_model
 
     device = next(model.parameters()).device
-    causal = _causal(model)
+    causal = causal_model(model)
     collate = PadCollator(pad_token_id)
     out: list[tuple[float, int]] = [(0.0, 0)] * len(examples)
     with torch.no_grad():
@@ -306,11 +306,6 @@ def example_losses(model: Any, examples: Sequence[Any], pad_token_id: int, batch
     return out
 
 
-def _causal(model: Any) -> Any:
-    """The causal LM under a peft wrapper (its LoRA layers are in place), or the model itself."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
 #: Titles scored in one forward: the shortlist, sorted by length, runs in groups of this many, so a
 #: short title is padded to its group's longest and not to the shortlist's.
 TITLE_GROUP = 25
@@ -328,7 +323,9 @@ def title_log_likelihoods(model: Any, tokenizer: Any, prompt_ids: Sequence[int],
 
     import torch
 
-    causal = _causal(model)
+    from interplay.training.finetune import causal_model
+
+    causal = causal_model(model)
     decoder, head = causal.get_decoder(), causal.get_output_embeddings()
     device = next(model.parameters()).device
     encoded = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in titles]

@@ -36,13 +36,19 @@ FINGERPRINT_FILE = "fingerprint.json"
 BEFORE_FILE = "validation_before.json"
 
 
+def causal_model(model: Any) -> Any:
+    """The causal LM under a peft wrapper (its LoRA layers are in place), or the model itself: its
+    decoder and output embeddings, which the loss and the attention switch reach past the wrapper."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def supervised_loss(
     model: torch.nn.Module, batch: dict[str, torch.Tensor], tokens: torch.Tensor | int | None = None
 ) -> tuple[torch.Tensor, int]:
     """Next-token loss over supervised positions, projecting only those onto the vocabulary: the
     summed loss divided by ``tokens`` (by default the batch's own supervised count, a mean), and
     that count."""
-    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    causal = causal_model(model)
     hidden = causal.get_decoder()(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
     ).last_hidden_state
@@ -69,7 +75,7 @@ def training_attention(model: torch.nn.Module, device: torch.device | str, bf16:
     trains fastest (:data:`CPU_BF16_TRAINING_ATTENTION` in bf16 on a CPU); after it, its own again.
     The same function, another kernel: validation loss is measured outside the block, with the
     kernel the adapter is loaded with later, so a reloaded adapter scores the loss recorded."""
-    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    causal = causal_model(model)
     own = causal.config._attn_implementation
     switch = bf16 and torch.device(device).type == "cpu"
     if switch:
