@@ -355,8 +355,8 @@ class SimulationParams(_Section):
     max_context_tokens: int = Field(768, ge=64)
     #: Share of conversations the user opens; null: the corpus's own share.
     user_opens_share: float | None = Field(None, ge=0, le=1)
-    batch_size: int = Field(16, gt=0)
-    shard_size: int = Field(32, gt=0)
+    batch_size: int = Field(32, gt=0)
+    shard_size: int = Field(64, gt=0)
     #: Weights and matmuls of generation: "auto" is bf16 on a GPU and on a CPU with native bf16
     #: matmuls (see interplay/models/precision.py), float32 elsewhere; recorded in each row's model ids.
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
