@@ -231,7 +231,10 @@ def _prompt(player: RolePlayer, conversation: Conversation, settings: EngineSett
 def _placeholder(mark: str) -> Profile:
     """A profile every field of which is ``mark``: what two profiles never have in common."""
     attributes = TargetAttributes(genres=(mark,), decade=mark, directors=(mark,), actors=(mark,))
-    return Profile(mark, mark, None, mark, attributes, mark, (mark,), (mark,), None)
+    return Profile(
+        profile_id=mark, dialogue_id=mark, split=None, preference_summary=mark, target_attributes=attributes,
+        target_attributes_text=mark, target_item_ids=(mark,), target_titles=(mark,), opening_role=None,
+    )
 
 
 def opening_ids(player: RolePlayer, role: Role, settings: EngineSettings) -> list[int]:
