@@ -7,7 +7,8 @@ conversation waiting for one role waits for the other next); finished conversati
 and new ones take their place. Where both roles are played by one model with the same adapter and
 sampling (the baselines), the two batches are one of twice the size (:func:`roles_share_batch`).
 Each conversation keeps its prompt's key/value states per role (:mod:`interplay.simulation.prefix_cache`),
-so a turn encodes only what was said since that role last spoke.
+so a turn encodes only what was said since that role last spoke, and its first prompt starts from the
+states of the opening all of its role's prompts share (:func:`opening_ids`), encoded once alone.
 
 Randomness comes from one seed set at the start of each call, so a shard
 simulated alone gives the same dialogues whatever ran before it: that is what makes resumed runs
@@ -19,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -28,6 +29,7 @@ from transformers import LogitsProcessorList
 from interplay.config.params import SamplingParams
 from interplay.dialogue.rows import ROLES, ChatMessage, Role
 from interplay.grounding.notes import Grounder
+from interplay.preprocess.profiles import Profile, TargetAttributes
 from interplay.simulation.conversation import (
     Conversation,
     add_turn,
@@ -37,7 +39,7 @@ from interplay.simulation.conversation import (
     user_view,
 )
 from interplay.simulation.decoding import length_groups, positions, sample_replies
-from interplay.simulation.prefix_cache import PrefixCache
+from interplay.simulation.prefix_cache import PrefixCache, common_prefix
 from interplay.simulation.repetition import ReplyRepetition
 from interplay.text.end_marker import ACCEPT_MARKER
 from interplay.text.titles import TitleIndex
@@ -56,6 +58,10 @@ class TurnGenerator:
     model: Any
     tokenizer: Any
     max_context_tokens: int
+    #: (adapter, token ids) -> the states of those tokens encoded alone (:meth:`opening_states`).
+    _openings: dict[tuple[str | None, tuple[int, ...]], torch.Tensor] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def _encode(self, chat: list[ChatMessage]) -> list[int]:
         prompt = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
@@ -111,11 +117,7 @@ class TurnGenerator:
         prompts = [self.prompt_ids(chat, sampling.max_new_tokens) for chat in chats]
         store = cache if cache is not None and keys is not None else PrefixCache()
         row_keys = list(keys) if keys is not None else list(range(len(prompts)))
-        if adapter is not None and adapter in (getattr(self.model, "peft_config", None) or {}):
-            # A model holding several adapters (one per role) plays one per batch: activating it is
-            # cheaper than peft's per-row adapter_names path, with the same result. The stage's
-            # models have their adapter merged (runtime.load_players) and skip this.
-            self.model.set_adapter(adapter)
+        self._use_adapter(adapter)
         self._encode_ahead(store, row_keys, prompts)
         layout = store.layout(row_keys, prompts, self.tokenizer.pad_token_id, reserve=sampling.max_new_tokens)
         device = next(self.model.parameters()).device
@@ -137,24 +139,46 @@ class TurnGenerator:
         ]
         return texts, sum(lengths)
 
+    def _use_adapter(self, adapter: str | None) -> None:
+        if adapter is not None and adapter in (getattr(self.model, "peft_config", None) or {}):
+            # A model holding several adapters (one per role) plays one per batch: activating it is
+            # cheaper than peft's per-row adapter_names path, with the same result. The stage's
+            # models have their adapter merged (runtime.load_players) and skip this.
+            self.model.set_adapter(adapter)
+
+    @torch.no_grad()
+    def opening_states(self, ids: Sequence[int], adapter: str | None) -> torch.Tensor:
+        """The states of ``ids`` encoded alone (a batch of one, nothing reused), computed once per
+        adapter and ids: the same for every shard and batch, so a conversation that starts from
+        them gives the same bytes whoever shares its batch and whether or not the run resumed."""
+        key = (adapter, tuple(ids))
+        if key not in self._openings:
+            self._use_adapter(adapter)
+            store = PrefixCache()
+            self._run_prompts(store, [key], [list(ids)])
+            self._openings[key] = store.states(key)
+        return self._openings[key]
+
     def _encode_ahead(self, store: PrefixCache, keys: list[Hashable], prompts: list[list[int]]) -> None:
         """Run the new tokens of the batch's prompts (all but each one's last) in groups of
         similar length and store their states, so the batch that samples pads no row to the
         longest: a conversation's first prompt (hundreds of tokens) next to later turns (dozens)
         would otherwise widen every row. The shortest group is left to the batch itself."""
         new = [len(ids) - 1 - store.reusable(key, ids) for key, ids in zip(keys, prompts)]
-        device = next(self.model.parameters()).device
         for group in length_groups(new)[1:]:
-            group_keys = [keys[i] for i in group]
-            heads = [prompts[i][:-1] for i in group]
-            layout = store.layout(group_keys, heads, self.tokenizer.pad_token_id)
-            mask = layout.attention_mask.to(device)
-            self.model(
-                input_ids=layout.input_ids[:, layout.prefix :].to(device), attention_mask=mask,
-                position_ids=positions(mask)[:, layout.prefix :], cache=layout.cache, use_cache=True,
-                logits_to_keep=1,
-            )
-            store.store_batch(group_keys, layout, heads, [[] for _ in group], layout.cache)
+            self._run_prompts(store, [keys[i] for i in group], [prompts[i][:-1] for i in group])
+
+    def _run_prompts(self, store: PrefixCache, keys: list[Hashable], prompts: list[list[int]]) -> None:
+        """Encode ``prompts`` in one batch, each after the states it can reuse, and store the states."""
+        layout = store.layout(keys, prompts, self.tokenizer.pad_token_id)
+        device = next(self.model.parameters()).device
+        mask = layout.attention_mask.to(device)
+        self.model(
+            input_ids=layout.input_ids[:, layout.prefix :].to(device), attention_mask=mask,
+            position_ids=positions(mask)[:, layout.prefix :], cache=layout.cache, use_cache=True,
+            logits_to_keep=1,
+        )
+        store.store_batch(keys, layout, prompts, [[] for _ in keys], layout.cache)
 
 
 def reply_length(tokens: Sequence[int], stop: Collection[int]) -> int:
@@ -202,6 +226,39 @@ def _prompt(player: RolePlayer, conversation: Conversation, settings: EngineSett
     """What the role whose turn it is is shown: its player's view, or the role's own."""
     role = conversation.next_role
     return player.view(conversation) if player.view else _view(conversation, role, settings)
+
+
+def _placeholder(mark: str) -> Profile:
+    """A profile every field of which is ``mark``: what two profiles never have in common."""
+    attributes = TargetAttributes(genres=(mark,), decade=mark, directors=(mark,), actors=(mark,))
+    return Profile(
+        profile_id=mark, dialogue_id=mark, split=None, preference_summary=mark, target_attributes=attributes,
+        target_attributes_text=mark, target_item_ids=(mark,), target_titles=(mark,), opening_role=None,
+    )
+
+
+def opening_ids(player: RolePlayer, role: Role, settings: EngineSettings) -> list[int]:
+    """The prompt tokens every conversation's first prompt for ``role`` opens with, whatever its
+    profile, target and opening turn (the chat template's start and the constant head of the
+    system prompt), found as the common tokens of two first prompts that differ in all of them,
+    less the last: a real prompt may tokenize that one merged with what follows it."""
+    other: Role = "recommender" if role == "user" else "user"
+    alone = Conversation(_placeholder("1"), role)  # opens the conversation
+    answering = Conversation(_placeholder("2"), other, [{"role": other, "content": "2"}])
+    first, second = (player.generator.prompt_ids(_prompt(player, c, settings), player.sampling.max_new_tokens)
+                     for c in (alone, answering))
+    return first[: max(common_prefix(first, second) - 1, 0)]
+
+
+def set_heads(cache: PrefixCache, players: dict[Role, RolePlayer], settings: EngineSettings) -> None:
+    """Give each role played by a :class:`TurnGenerator` its head in ``cache`` (the states of its
+    :func:`opening_ids`, encoded alone): conversations then encode their openings only once."""
+    for role in ROLES:
+        player = players[role]
+        if isinstance(player.generator, TurnGenerator):
+            ids = opening_ids(player, role, settings)
+            if ids:
+                cache.set_head(role, ids, player.generator.opening_states(ids, player.adapter))
 
 
 def pool_size(batch_size: int) -> int:
@@ -253,6 +310,8 @@ def run_conversations(
     stats = EngineStats()
     started = time.perf_counter()
     cache = PrefixCache(family=_role_of)
+    if conversations:
+        set_heads(cache, players, settings)
     batches: list[tuple[Role, ...]] = [ROLES] if roles_share_batch(players) else [(role,) for role in ROLES]
     queue = list(conversations)
     active: list[Conversation] = []

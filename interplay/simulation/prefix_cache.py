@@ -12,6 +12,12 @@ Rows of one batch reuse prefixes of different lengths: the batch is laid out as
 ids (the mask's running sum) stay those of an unpadded prompt. Entries are per conversation and
 role (each role has its own prompt, and in Interplay its own model), and are dropped when the
 conversation ends: memory is bounded by the engine's pool, not by the number of dialogues.
+
+A conversation's first prompt for a role has no entry yet; it starts from its role's *head*
+(:meth:`PrefixCache.set_head`): the states of the opening every prompt of that role shares,
+computed once apart (a batch of one). Never from another conversation's entry: those states depend
+on the batch that conversation was encoded in, and a dialogue's bytes must not depend on which
+conversations shared a batch with it, or ran before it.
 """
 
 from __future__ import annotations
@@ -139,25 +145,37 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class PrefixCache:
     """Per (conversation, role) key/value states of the tokens encoded last time.
 
-    With a ``family`` (e.g. the role of a key), a key with no states of its own starts from the
-    states last stored for its family: every conversation's first prompt for a role opens with
-    the same instructions (the recommender's whole system prompt, 78 tokens with the default
-    model; the user's up to its profile, about 120), which are then encoded once per shard.
+    With a ``family`` (e.g. the role of a key), a key with no states of its own starts from its
+    family's head, if one was set (:meth:`set_head`): every conversation's first prompt for a role
+    opens with the same instructions (the recommender's whole system prompt, about 80 tokens with
+    the default model; the user's up to its profile, about 120), which are then encoded once, not
+    once per conversation. One head per family: memory stays bounded.
     """
 
     def __init__(self, family: Callable[[Hashable], Hashable] | None = None) -> None:
         self._entries: dict[Hashable, _Entry] = {}
         self._family = family
-        self._latest: dict[Hashable, _Entry] = {}  # per family, the entry stored last
+        self._heads: dict[Hashable, _Entry] = {}  # per family, the opening its prompts share
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def set_head(self, family: Hashable, ids: Sequence[int], states: torch.Tensor) -> None:
+        """Where keys of ``family`` with no entry start: ``states`` ([2 * layers, heads, tokens,
+        dim]) of the tokens ``ids``, computed in a fixed way (not taken from a conversation)."""
+        if states.shape[2] != len(ids):
+            raise ValueError(f"head of {family!r}: {states.shape[2]} states for {len(ids)} tokens")
+        self._heads[family] = _Entry(ids=list(ids), states=states)
+
     def _entry(self, key: Hashable) -> _Entry | None:
         entry = self._entries.get(key)
         if entry is None and self._family is not None:
-            entry = self._latest.get(self._family(key))
+            entry = self._heads.get(self._family(key))
         return entry
+
+    def states(self, key: Hashable) -> torch.Tensor:
+        """The states stored under ``key`` (its own entry), [2 * layers, heads, tokens, dim]."""
+        return self._entries[key].states
 
     def reusable(self, key: Hashable, ids: Sequence[int]) -> int:
         """How many leading tokens of ``ids`` have stored states (at least one token is left to run)."""
@@ -218,8 +236,6 @@ class PrefixCache:
         for i, (key, ids, reply, row) in enumerate(zip(keys, prompts, replies, layout_rows)):
             columns = layout.columns(row, len(reply)).to(states.device)
             self._entries[key] = _Entry(ids=ids + reply, states=states[:, i].index_select(2, columns))
-            if self._family is not None:
-                self._latest[self._family(key)] = self._entries[key]
 
     def drop(self, key: Hashable) -> None:
         self._entries.pop(key, None)

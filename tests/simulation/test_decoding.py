@@ -129,20 +129,23 @@ def test_greedy_replies_are_those_of_generate_one_prompt_at_a_time(tiny_dir: Pat
     assert generator.generate(later, sampling, None, keys=keys, cache=cache)[0] == [alone(chat) for chat in later]
 
 
-def test_a_first_prompt_starts_from_the_opening_its_role_shares(tiny_dir: Path) -> None:
-    """A conversation's first prompt reuses the states of the instructions every prompt of its
-    role opens with, and replies as if encoded from scratch; another role's states are not used."""
+def test_a_first_prompt_starts_from_its_roles_head_not_from_another_conversation(tiny_dir: Path) -> None:
+    """A conversation's first prompt reuses its role's head (the shared opening, encoded alone) and
+    replies as if encoded from scratch; neither another conversation's states (they depend on the
+    batch it was encoded in) nor another role's head are used."""
     from interplay.simulation.prefix_cache import PrefixCache, common_prefix
 
     generator = sharp_generator(tiny_dir)
     greedy = SamplingParams(temperature=0.0, max_new_tokens=8, no_repeat_ngram_size=0)
     system = {"role": "system", "content": "You are a movie fan looking for a film. " * 4}
-    first, second = ([system, {"role": "user", "content": f"Hi {name}, what do you like?"}] for name in "AB")
+    first, second = ([system, {"role": "user", "content": f"Hi there {name}, what do you like?"}] for name in "AB")
+    a, b = (generator.prompt_ids(chat, greedy.max_new_tokens) for chat in (first, second))
+    head = a[: common_prefix(a, b) - 4]  # shorter than what the two prompts share
     cache = PrefixCache(family=lambda key: key[1])
+    cache.set_head("user", head, generator.opening_states(head, None))
+    assert len(head) > 40 and cache.reusable((1, "user"), a) == len(head)
+    assert cache.reusable((1, "recommender"), a) == 0
     generator.generate([first], greedy, None, keys=[(1, "user")], cache=cache)
-    ids = generator.prompt_ids(second, greedy.max_new_tokens)
-    shared = common_prefix(generator.prompt_ids(first, greedy.max_new_tokens), ids)
-    assert shared > 40 and cache.reusable((2, "user"), ids) == shared
-    assert cache.reusable((2, "recommender"), ids) == 0
+    assert cache.reusable((2, "user"), b) == len(head)  # not the longer prefix conversation 1 holds
     reused = generator.generate([second], greedy, None, keys=[(2, "user")], cache=cache)[0]
     assert reused == generator.generate([second], greedy, None)[0]
