@@ -33,7 +33,13 @@ import numpy as np
 
 from interplay.corpus.schema import Dialogue, ItemMention, Message
 from interplay.dialogue.rows import ChatMessage, Role, role_view
-from interplay.evaluation.intervals import Ratio, bootstrap_interval, paired_comparison, rounded
+from interplay.evaluation.intervals import (
+    Ratio,
+    Resampling,
+    bootstrap_interval,
+    comparison_record,
+    paired_comparison,
+)
 from interplay.preprocess.profiles import Profile
 from interplay.preprocess.sft import recommender_example, user_example
 from interplay.text.end_marker import strip_markers
@@ -252,15 +258,10 @@ def paired_figure(
     if len(num_a) != len(num_b) or len(den_a) != len(den_b) or len(num_a) != len(den_a):
         raise ValueError(f"paired_figure: {len(num_a)} and {len(num_b)} dialogues; both models must score the same ones")
     stat = Ratio(np.asarray([*num_a, *num_b], dtype=float), np.asarray([*den_a, *den_b], dtype=float))
-    comparison = paired_comparison(stat, resamples=resamples, seed=seed)
-    if comparison is None or comparison.difference is None:
-        return {"difference": None, "difference_ci": None, "p_value": None, "dialogues": len(num_a)}
-    return {
-        "difference": round(comparison.difference, digits),
-        "difference_ci": rounded(comparison.interval, digits),
-        "p_value": None if comparison.p_value is None else round(comparison.p_value, digits),
-        "dialogues": len(num_a),
-    }
+    record = comparison_record(
+        paired_comparison(stat, resamples=resamples, seed=seed), Resampling().significance, digits
+    )
+    return {**{k: record[k] for k in ("difference", "difference_ci", "p_value")}, "dialogues": len(num_a)}
 
 
 def seeded_sample(items: Sequence[Any], count: int | None, seed: int) -> list[Any]:
