@@ -84,13 +84,15 @@ def peak_memory(samples: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]
 
 
 def memory_timeline(samples: Sequence[dict[str, Any]], stage: str, points: int = 12) -> list[list[float]]:
-    """``[minutes into the stage, RSS MiB]`` at about ``points`` evenly spaced samples of ``stage``."""
+    """``[minutes into the stage, RSS MiB, peak RSS so far MiB]`` at about ``points`` evenly spaced
+    samples of ``stage``: memory that grows with the work done shows in the peak column."""
     rows = [s for s in samples if s["stage"] == stage]
     if not rows:
         return []
     step = max(1, len(rows) // points)
     chosen = rows[::step] + ([rows[-1]] if (len(rows) - 1) % step else [])
-    return [[round((s["t"] - rows[0]["t"]) / 60, 1), round(s["rss_kib"] / 1024, 1)] for s in chosen]
+    return [[round((s["t"] - rows[0]["t"]) / 60, 1), round(s["rss_kib"] / 1024, 1), round(s["hwm_kib"] / 1024, 1)]
+            for s in chosen]
 
 
 def release_figures(stages: dict[str, dict[str, Any]], dialogues: int) -> dict[str, Any]:
@@ -229,7 +231,7 @@ def summary(logs: Sequence[Path], samples: Path, clone: Path, wall_s: float | No
         "outcomes": made["outcomes"],
         "figures": release_figures(stages, made["dialogues"]),
         "memory": peak_memory(memory),
-        "simulate_memory_timeline": {"columns": ["minutes into the stage", "RSS MiB"],
+        "simulate_memory_timeline": {"columns": ["minutes into the stage", "RSS MiB", "peak RSS so far MiB"],
                                      "points": memory_timeline(memory, "simulate")},
     }
 

@@ -66,7 +66,7 @@ def test_memory_is_the_highest_peak_of_each_stage() -> None:
     memory = bench.peak_memory(samples)
     assert memory["simulate"] == {"peak_rss_mib": 3700.0, "rss_first_sample_mib": 1900.0,
                                   "rss_last_sample_mib": 2000.0, "samples": 2}
-    assert bench.memory_timeline(samples, "simulate") == [[0.0, 1900.0], [1.0, 2000.0]]
+    assert bench.memory_timeline(samples, "simulate") == [[0.0, 1900.0, 3600.0], [1.0, 2000.0, 3700.0]]
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")

@@ -87,6 +87,23 @@ README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
        [("engines", engine, key) for key in ("precision", "tokens", "seconds", "tokens_per_s")], "{}")
       for engine in ("torch: engine decoding", "torch: transformers generate", "ctranslate2: float32",
                      "ctranslate2: int8", "ctranslate2: int8_float32")],
+    ("The simulate stage made its 2,000 dialogues in {} s, {} dialogues an hour", "bench_release.json",
+     [("release-2k", "stages", "simulate", "seconds"), ("release-2k", "figures", "simulate_dialogues_per_hour")], "{}"),
+    ("the stages took {} minutes, install aside. Scaled linearly, 10,000 dialogues would take {} hours",
+     "bench_release.json",
+     [("release-2k", "figures", "stages_minutes"), ("release-2k", "figures", "extrapolated_hours_for_10000")], "{}"),
+    ("the simulate process peaked at {} MiB of resident memory against {} MiB for the 64 dialogues",
+     "bench_release.json",
+     [("release-2k", "memory", "simulate", "peak_rss_mib"), ("default", "memory", "simulate", "peak_rss_mib")], "{}"),
+    ("({} MiB after {} minutes, {} after {}, {} after {};", "bench_release.json",
+     [("release-2k", "simulate_memory_timeline", "points", point, column) for point in (1, 3, 9) for column in (2, 0)],
+     "{}"),
+    ("Its baselines, byte-identical to the f331548 run's, took {} s against 375.1", "bench_release.json",
+     [("default", "stages", "baselines", "seconds")], "{}"),
+    ("baselines stage, two systems of 64 dialogues one after the other, peaked at {} MiB, and each fine-tuning "
+     "stage near 3 GiB (the user's {} MiB)", "bench_release.json",
+     [("default", "memory", "baselines", "peak_rss_mib"), ("default", "memory", "finetune_user", "peak_rss_mib")],
+     "{}"),
     ("a held-out sample of {} names in {} real turns", "linking.json",
      [("samples", "heldout_real", "labelled_names"), ("samples", "heldout_real", "turns")], "{}"),
 ]
