@@ -104,6 +104,10 @@ README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
      "stage near 3 GiB (the user's {} MiB)", "bench_release.json",
      [("default", "memory", "baselines", "peak_rss_mib"), ("default", "memory", "finetune_user", "peak_rss_mib")],
      "{}"),
+    ("one shard of 128 profiles against two of 64 made {} dialogues an hour against {} ({}x;",
+     "bench_simulate_shards.json",
+     [("runs", 1, "dialogues_per_hour"), ("runs", 0, "dialogues_per_hour"), ("runs", 1, "dialogues_per_hour_over_first")],
+     "{}"),
     ("a held-out sample of {} names in {} real turns", "linking.json",
      [("samples", "heldout_real", "labelled_names"), ("samples", "heldout_real", "turns")], "{}"),
 ]
