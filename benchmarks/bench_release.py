@@ -30,11 +30,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import current_commit
+
 OUT = ROOT / "reports" / "bench_release.json"
 #: The goal of issue 26: 10,000 dialogues within 8 hours on 2 cores.
 TARGET_DIALOGUES = 10_000
@@ -127,9 +132,7 @@ def count_dialogues(clone: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     table = pq.read_table(clone / "data" / "simulated" / "dialogues.parquet", columns=["outcome"])
-    outcomes: dict[str, int] = {}
-    for outcome in table.column("outcome").to_pylist():
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    outcomes = Counter(table.column("outcome").to_pylist())
     return {"dialogues": table.num_rows, "outcomes": dict(sorted(outcomes.items()))}
 
 
@@ -220,10 +223,8 @@ def summary(logs: Sequence[Path], samples: Path, clone: Path, wall_s: float | No
     stages = merged_stages([(str(path), path.read_text(encoding="utf-8", errors="replace")) for path in logs])
     made = count_dialogues(clone)
     memory = read_samples(samples) if samples.exists() else []
-    commit = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, check=True).stdout.strip()
     return {
-        "commit": commit,
+        "commit": current_commit(clone),
         "cpu_description": cpu_description(),
         "make_run_wall_seconds": round(wall_s, 1) if wall_s else None,
         "make_run_minutes": round(wall_s / 60, 2) if wall_s else None,
