@@ -6,12 +6,19 @@ peak memory of every stage's process, the dialogues made and their rate; written
     python benchmarks/bench_release.py run --clone /work/fresh --label default
     python benchmarks/bench_release.py run --clone /work/big --label release-2k \\
         --set simulation.num_profiles=400 --set simulation.samples_per_profile=5
+    python benchmarks/bench_release.py run --clone /work/fresh --label release-1k --again \\
+        --profile profiles/release-10k.yaml --set simulation.num_profiles=205
 
 ``run`` clones this repository into ``--clone`` (which must not exist), applies ``--profile`` (a
 params file copied over ``params.yaml``) and ``--set`` overrides, and runs ``make run`` there while
 a monitor reads ``/proc`` every few seconds: the resident and peak (``VmHWM``) memory of each
 ``interplay <stage>`` process running in the clone. Stage times are the flow's own summary (the
 ``<stage> <state> <seconds> s`` lines it prints at the end).
+
+``run --again`` runs ``make run`` once more in a clone that ``run`` made, after applying the
+profile and overrides there (a larger release on the models the first run trained): a stage it
+finds cached keeps the time of the run that made it (that run's log is named), and the memory
+figures are this run's alone.
 
 ``summarize`` reads the logs and monitor files of runs already made, for a run started by hand or
 one that reused an earlier run's stages: each stage's time is taken from the last log in which it
@@ -179,13 +186,17 @@ def _override(params: dict[str, Any], assignment: str) -> None:
     node[leaf] = yaml.safe_load(value)
 
 
-def prepare(clone: Path, profile: Path | None, assignments: Sequence[str]) -> None:
-    """A fresh clone of this repository at HEAD, with the profile and overrides applied."""
+def prepare(clone: Path, profile: Path | None, assignments: Sequence[str], again: bool = False) -> None:
+    """A fresh clone of this repository at HEAD (``again``: the clone as an earlier run left it),
+    with the profile and overrides applied."""
     import yaml
 
-    if clone.exists():
-        raise SystemExit(f"--clone {clone}: exists; the benchmark measures a fresh clone")
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    if again and not (clone / ".git").is_dir():
+        raise SystemExit(f"--clone {clone}: no clone there to run again (`run` makes one)")
+    if not again and clone.exists():
+        raise SystemExit(f"--clone {clone}: exists; the benchmark measures a fresh clone (--again reuses it)")
+    if not again:
+        subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
     params_file = clone / "params.yaml"
     if profile is not None:
         params_file.write_text(profile.read_text(encoding="utf-8"), encoding="utf-8")
@@ -196,11 +207,21 @@ def prepare(clone: Path, profile: Path | None, assignments: Sequence[str]) -> No
         params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
+def run_files(clone: Path) -> tuple[list[Path], Path]:
+    """The logs of the runs made in ``clone`` so far, then this run's (new) log, and its memory
+    samples' file: ``<clone>.make-run.log`` for the first run, ``<clone>.make-run-2.log``, ... after."""
+    logs = [clone.parent / f"{clone.name}.make-run.log"]
+    while logs[-1].exists():
+        logs.append(clone.parent / f"{clone.name}.make-run-{len(logs) + 1}.log")
+    suffix = "" if len(logs) == 1 else f"-{len(logs)}"
+    return logs, clone.parent / f"{clone.name}.memory{suffix}.jsonl"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     clone = args.clone.resolve()
-    prepare(clone, args.profile, args.set or [])
-    log = clone.parent / f"{clone.name}.make-run.log"
-    samples = clone.parent / f"{clone.name}.memory.jsonl"
+    prepare(clone, args.profile, args.set or [], again=args.again)
+    logs, samples = run_files(clone)
+    log = logs[-1]
     stop = threading.Event()
     watcher = threading.Thread(target=monitor, args=(clone, samples, stop), daemon=True)
     watcher.start()
@@ -210,7 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     wall = time.time() - started
     stop.set()
     watcher.join()
-    report = summary([log], samples, clone, wall)
+    report = summary(logs, samples, clone, wall)
     report["make_run_exit_code"] = code
     return report
 
@@ -257,6 +278,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     commands.choices["run"].add_argument("--profile", type=Path, help="a params file copied over params.yaml")
     commands.choices["run"].add_argument("--set", action="append", metavar="KEY=VALUE",
                                          help="a params.yaml value, by dotted key; repeatable")
+    commands.choices["run"].add_argument("--again", action="store_true",
+                                         help="run again in the clone an earlier `run` made (its stages may be cached)")
     summarize = commands.choices["summarize"]
     summarize.add_argument("--log", type=Path, action="append", required=True,
                            help="a `make run` log; repeatable, in the order the runs were made")

@@ -24,6 +24,11 @@ on one machine. The goals of issue 26 are checked and printed as met / not met.
 and rows per generation batch, overriding ``params.yaml``; the pool holds two batches) and writes
 ``reports/bench_simulate_pool.json``: how the in-flight pool's size moves the rate.
 
+``--context-step 1 --context-step 4`` measures this code once per
+``interplay.simulation.engine.CONTEXT_STEP`` (messages a prompt over its budget drops at a time)
+and writes ``reports/bench_context_step.json``: the prefill tokens, those encoded again because
+a prompt's cut moved, the context the prompts kept (tokens a prompt on average), and the rate.
+
 Run: ``nice -n 5 .venv/bin/python benchmarks/bench_simulate_stage.py --profiles 64 --compare-commit faa04ac``.
 """
 
@@ -147,6 +152,7 @@ def instrument(sections: Sections) -> dict[str, Any]:
         sections.wrap(engine, function, "turn_checks_and_linking")
     for method in ("layout", "store_batch", "drop"):
         sections.wrap(prefix_cache.PrefixCache, method, "kv_cache")
+    _count_prompts(sections, prefix_cache.PrefixCache)
     sections.wrap(engine.TurnGenerator, "prompt_ids", "tokenization")
     sections.wrap(engine.TurnGenerator, "generate", "engine_generate")
     sections.wrap(transformers.LogitsProcessorList, "__call__", "logits_processors")
@@ -177,6 +183,26 @@ def instrument(sections: Sections) -> dict[str, Any]:
     stage.load_players = loaded
     handles["torch"] = torch
     return handles
+
+
+def _count_prompts(sections: Sections, cache_type: Any) -> None:
+    """Count each prompt's tokens, and the tokens encoded again because its cut moved: a prompt
+    that reuses fewer tokens than the previous prompt of its conversation and role held."""
+    layout = cache_type.layout
+    held: dict[Any, int] = {}
+
+    def counted(self: Any, keys: Any, prompts: Any, *args: Any, **kwargs: Any) -> Any:
+        for key, ids in zip(keys, prompts):
+            reused = self.reusable(key, ids)
+            sections.tokens["prompts"] += 1
+            sections.tokens["prompt_tokens"] += len(ids)
+            if reused < held.get(key, 0) - 1:  # the last token of a prompt is re-run anyway
+                sections.tokens["cut_moves"] += 1
+                sections.tokens["tokens_encoded_after_a_cut_moved"] += len(ids) - reused
+            held[key] = len(ids)
+        return layout(self, keys, prompts, *args, **kwargs)
+
+    cache_type.layout = counted
 
 
 def _instrument_model(sections: Sections, generator: Any, handles: dict[str, Any]) -> None:
@@ -220,6 +246,10 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from interplay.simulation import stage
 
     params = params_module.load_params(Path(args.code_root) / "params.yaml")
+    if args.step:  # --context-step: this step instead of the engine's
+        from interplay.simulation import engine
+
+        engine.CONTEXT_STEP = args.step
     if args.shard_size or args.batch_size:  # --pool: this pool instead of params.yaml's
         pool = {"shard_size": args.shard_size, "batch_size": args.batch_size}
         simulation = params.simulation.model_copy(update={k: v for k, v in pool.items() if v})
@@ -338,9 +368,10 @@ def summarize(raw: dict[str, Any], limit: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_child(code_root: Path, args: argparse.Namespace, pool: tuple[int, int] | None = None) -> dict[str, Any]:
+def run_child(code_root: Path, args: argparse.Namespace, pool: tuple[int, int] | None = None,
+              step: int | None = None) -> dict[str, Any]:
     """The benchmark in a fresh process on the code at ``code_root`` (with ``pool``: that many
-    profiles per shard and rows per batch)."""
+    profiles per shard and rows per batch; with ``step``: that context step)."""
     env = {**os.environ, **OFFLINE_ENV, "PYTHONPATH": str(code_root), "OMP_NUM_THREADS": str(args.threads)}
     env["PREFECT_HOME"] = str(Path(tempfile.gettempdir()) / "bench-simulate-stage-prefect")
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
@@ -350,6 +381,8 @@ def run_child(code_root: Path, args: argparse.Namespace, pool: tuple[int, int] |
                    "--processed", str(args.processed)]
         if pool:
             command += ["--shard-size", str(pool[0]), "--batch-size", str(pool[1])]
+        if step:
+            command += ["--step", str(step)]
         subprocess.run(command, env=env, check=True, cwd=code_root)
         return json.loads(Path(result.name).read_text())
 
@@ -411,7 +444,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         "machines or runs", help="how the machine was shared during the run, for the JSON")
     parser.add_argument("--pool", action="append", type=_pool, metavar="SHARD:BATCH",
                         help="measure this code with this pool (profiles per shard : rows per batch); repeatable")
+    parser.add_argument("--context-step", action="append", type=int, metavar="MESSAGES",
+                        help="measure this code with this engine.CONTEXT_STEP; repeatable")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--step", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--shard-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--code-root", type=Path, default=ROOT, help=argparse.SUPPRESS)
@@ -435,6 +471,9 @@ def main() -> None:
     parameters = parameter_count(args.base)
     if args.pool:
         write(pools(args, cpu_description(), parameters), args.out or ROOT / "reports" / "bench_simulate_pool.json")
+        return
+    if args.context_step:
+        write(steps(args, cpu_description(), parameters), args.out or ROOT / "reports" / "bench_context_step.json")
         return
     limit = matmul_limit(load_params(ROOT / "params.yaml").simulation.batch_size, parameters)
     report: dict[str, Any] = {
@@ -487,6 +526,38 @@ def pools(args: argparse.Namespace, cpu: dict[str, Any], parameters: int) -> dic
     for run in runs:
         print(f"shard {run['shard_size']:>4} batch {run['batch_size']:>3}: {run['dialogues_per_hour']:>8} dialogues/h "
               f"({run['dialogues_per_hour_over_first']}x), decode {run['decode']['tokens_per_s']} tok/s")
+    return {"command": command_line(), "commit": git_head(ROOT), "cpu_description": cpu, "torch_threads": args.threads,
+            "profiles": args.profiles, "note": args.note, "runs": runs}
+
+
+def steps(args: argparse.Namespace, cpu: dict[str, Any], parameters: int) -> dict[str, Any]:
+    """This code once per ``--context-step``, one after another on one machine, into one report."""
+    from interplay.config.params import load_params
+
+    limit = matmul_limit(load_params(ROOT / "params.yaml").simulation.batch_size, parameters)
+    runs = []
+    for step in args.context_step:
+        summary = summarize(run_child(ROOT, args, step=step), limit)
+        tokens = summary["raw"]["tokens"]
+        runs.append({"context_step": step,
+                     **{k: summary[k] for k in ("dialogues", "dialogues_per_hour", "loop_seconds",
+                                                "tokens_encoded_prefill", "time_breakdown_seconds")},
+                     "messages": summary["raw"]["turns"],
+                     "prompts": tokens.get("prompts", 0),
+                     "mean_prompt_tokens": round(tokens.get("prompt_tokens", 0) / max(tokens.get("prompts", 0), 1), 1),
+                     "cut_moves": tokens.get("cut_moves", 0),
+                     "tokens_encoded_after_a_cut_moved": tokens.get("tokens_encoded_after_a_cut_moved", 0),
+                     "outcomes": summary["raw"]["outcomes"],
+                     "output_sha256": summary["raw"]["output_sha256"]})
+    first = runs[0]
+    for run in runs:
+        run["dialogues_per_hour_over_first"] = round(run["dialogues_per_hour"] / first["dialogues_per_hour"], 2)
+        run["re_encoded_share_of_prefill"] = round(
+            run["tokens_encoded_after_a_cut_moved"] / max(run["tokens_encoded_prefill"], 1), 3)
+        print(f"context step {run['context_step']}: {run['dialogues_per_hour']} dialogues/h "
+              f"({run['dialogues_per_hour_over_first']}x), prefill {run['tokens_encoded_prefill']} tokens, "
+              f"{run['re_encoded_share_of_prefill']} of them after a cut moved, "
+              f"{run['mean_prompt_tokens']} tokens a prompt")
     return {"command": command_line(), "commit": git_head(ROOT), "cpu_description": cpu, "torch_threads": args.threads,
             "profiles": args.profiles, "note": args.note, "runs": runs}
 

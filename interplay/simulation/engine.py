@@ -39,6 +39,7 @@ from interplay.simulation.conversation import (
     user_view,
 )
 from interplay.simulation.decoding import length_groups, positions, sample_replies
+from interplay.simulation.memory import return_freed_memory
 from interplay.simulation.prefix_cache import PrefixCache, common_prefix
 from interplay.simulation.repetition import ReplyRepetition
 from interplay.text.end_marker import ACCEPT_MARKER
@@ -49,6 +50,13 @@ log = logging.getLogger(__name__)
 
 #: Times an unusable turn (empty, repeated, leaking) is sampled again before the conversation ends.
 RETRIES = 2
+#: Messages a prompt over its budget drops at a time (:func:`~interplay.training.chat.truncate_messages`).
+#: One at a time moves the cut at every turn of a long conversation, and each move encodes the
+#: kept tail again: 21% of the prefill tokens of 64 dialogues. Four at a time cut that to 17% but
+#: not the prefill (55,652 tokens against 54,867, for other dialogues) and made 0.96x the
+#: dialogues an hour, so it is not the default (``reports/bench_context_step.json``, made by
+#: ``benchmarks/bench_simulate_stage.py --context-step 1 --context-step 4``).
+CONTEXT_STEP = 1
 
 
 @dataclass
@@ -73,7 +81,7 @@ class TurnGenerator:
         ids = self._encode(chat)
         if len(ids) <= budget:
             return ids
-        return self._encode(truncate_messages(self.tokenizer, chat, budget, head=0))
+        return self._encode(truncate_messages(self.tokenizer, chat, budget, head=0, step=CONTEXT_STEP))
 
     def _stop_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -132,6 +140,7 @@ class TurnGenerator:
             self.model, layout.input_ids[:, layout.prefix :].to(device), layout.attention_mask.to(device),
             layout.cache, sampling, stop, keep,
         )
+        return_freed_memory()  # the batch's buffers and the states it replaced (simulation.memory)
         lengths = [reply_length(tokens, stop) for tokens in new_tokens]
         texts = [
             self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip()

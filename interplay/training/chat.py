@@ -87,13 +87,18 @@ def _message_lengths(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
 
 
 def truncate_messages(
-    tokenizer: Any, messages: Sequence[Message], max_tokens: int, head: int = 2
+    tokenizer: Any, messages: Sequence[Message], max_tokens: int, head: int = 2, step: int = 1
 ) -> list[Message]:
     """Keep the system prompt, the first ``head`` messages and as many final messages as fit.
 
     Plain tail truncation cuts the end of long dialogues, which is where the user simulator's end
     marker is; keeping the latest turns keeps it. The kept tail starts with a role other than the
     head's last one, so roles still alternate for templates that insist on it.
+
+    With ``step`` > 1 the messages after the head are dropped ``step`` at a time (the kept tail
+    starts at a multiple of ``step``, or at the last message): a growing conversation then keeps
+    the same cut for several turns, and a live simulation reuses its encoded prompt
+    (:mod:`interplay.simulation.prefix_cache`) instead of encoding the whole tail again each turn.
     """
     messages = list(messages)
     system = [m for m in messages[:1] if m["role"] == "system"]
@@ -109,6 +114,8 @@ def truncate_messages(
     while tail_start > head and used + rest_lengths[tail_start - 1] <= budget:
         tail_start -= 1
         used += rest_lengths[tail_start]
+    if step > 1 and tail_start < len(rest):
+        tail_start = min(head + -(-(tail_start - head) // step) * step, len(rest) - 1)
     while tail_start < len(rest) and fixed and rest[tail_start]["role"] == fixed[-1]["role"]:
         tail_start += 1
     if tail_start >= len(rest):  # not even the last message fits after the head: drop the head

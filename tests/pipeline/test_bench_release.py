@@ -107,3 +107,16 @@ def test_overrides_set_existing_keys_only() -> None:
         bench._override(params, "simulation.num_profile=400")
     with pytest.raises(SystemExit, match="expected KEY=VALUE"):
         bench._override(params, "simulation.num_profiles")
+
+
+def test_a_run_again_keeps_the_earlier_logs_and_samples_its_own_memory(tmp_path: Path) -> None:
+    clone = tmp_path / "big"
+    with pytest.raises(SystemExit, match="no clone there to run again"):
+        bench.prepare(clone, None, [], again=True)
+    assert bench.run_files(clone) == ([tmp_path / "big.make-run.log"], tmp_path / "big.memory.jsonl")
+    (tmp_path / "big.make-run.log").write_text(FIRST)
+    logs, samples = bench.run_files(clone)
+    assert logs == [tmp_path / "big.make-run.log", tmp_path / "big.make-run-2.log"]
+    assert samples == tmp_path / "big.memory-2.jsonl"
+    (tmp_path / "big.make-run-2.log").write_text(SECOND)
+    assert bench.run_files(clone)[0][-1] == tmp_path / "big.make-run-3.log"

@@ -98,7 +98,7 @@ def test_release_10k_profile_makes_ten_thousand_dialogues_from_every_split() -> 
     assert simulation.num_profiles * simulation.samples_per_profile == 10_000
     available = json.loads((REPO / "reports" / "preprocess.json").read_text())["profiles"]["total"]
     assert available >= simulation.num_profiles  # ReDial's profiles here suffice
-    changed = {"profile_splits", "num_profiles", "samples_per_profile"}
+    changed = {"profile_splits", "num_profiles", "samples_per_profile", "shard_size"}  # the release's scale
     default = yaml.safe_load((REPO / "params.yaml").read_text())
     raw = yaml.safe_load((REPO / "profiles" / "release-10k.yaml").read_text())
     assert {k: v for k, v in raw["simulation"].items() if k not in changed} == {

@@ -47,6 +47,23 @@ def test_truncation_keeps_system_head_and_end_marker(tokenizer) -> None:
     assert _supervised_text(tokenizer, encoded).endswith("[END]<|im_end|>\n")
 
 
+def test_stepped_truncation_moves_its_cut_every_step_messages(tokenizer) -> None:
+    """A growing conversation truncated ``step`` messages at a time keeps its kept head (what a
+    live simulation has encoded already) for several turns, and still fits its budget."""
+    messages = [m for m in dialogue(1, turns=16)]
+    budget = encode_messages(tokenizer, messages[:9]).length
+    cuts = []
+    for end in range(9, len(messages) + 1):
+        kept = truncate_messages(tokenizer, messages[:end], budget, head=0, step=4)
+        assert kept[0] == messages[0] and kept[-1] == messages[end - 1]
+        assert encode_messages(tokenizer, kept).length <= budget
+        start = messages.index(kept[1]) - 1  # index among the messages after the system prompt
+        one_by_one = messages.index(truncate_messages(tokenizer, messages[:end], budget, head=0)[1]) - 1
+        assert start % 4 == 0 and start >= one_by_one  # never more context than fits
+        cuts.append(start)
+    assert cuts == sorted(cuts) and len(set(cuts)) < len(cuts) / 2  # the cut moves rarely
+
+
 def test_short_dialogues_are_not_truncated(tokenizer) -> None:
     messages = dialogue(2)
     assert truncate_messages(tokenizer, messages, max_tokens=10_000) == messages
