@@ -10,18 +10,18 @@ import pytest
 
 from interplay.simulation import memory
 
-#: Frees a 16 MiB tensor (which raises glibc's mmap threshold to 16 MiB, so later blocks below it
-#: come from the heap), then measures how much of an 8 MiB tensor's memory leaves the process when
-#: it is freed behind a live one: a conversation's states, freed when it ends.
+#: Puts a conversation's states (8 MiB) on the heap, as glibc does once its mmap threshold has risen
+#: past them (here set outright: the rise depends on what the process freed before), below a block
+#: still alive, and measures how much of their memory leaves the process when they are freed.
 PROBE = textwrap.dedent(
     """
-    import sys, torch
+    import ctypes, sys, torch
     from interplay.simulation.memory import return_freed_memory
     def resident():
         return int(open("/proc/self/statm").read().split()[1]) * 4096
-    big = torch.ones(4 << 20); del big            # 16 MiB
-    states = torch.ones(2 << 20)                  # 8 MiB: a conversation's states
-    after = torch.ones(1 << 10)                   # allocated after them, still alive
+    assert ctypes.CDLL(None).mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks under 32 MiB from the heap
+    states = torch.ones(2 << 20)                     # 8 MiB: a conversation's states
+    alive = torch.ones(2 << 20)                      # allocated after them, still in use
     held = resident()
     del states
     if sys.argv[1] == "returned":
