@@ -222,6 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     prepare(clone, args.profile, args.set or [], again=args.again)
     logs, samples = run_files(clone)
     log = logs[-1]
+    commit = current_commit(clone)  # before `make run` rewrites dvc.lock and reports/ (+dirty: params edited)
     stop = threading.Event()
     watcher = threading.Thread(target=monitor, args=(clone, samples, stop), daemon=True)
     watcher.start()
@@ -231,13 +232,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     wall = time.time() - started
     stop.set()
     watcher.join()
-    report = summary(logs, samples, clone, wall)
+    report = summary(logs, samples, clone, wall, commit)
     report["make_run_exit_code"] = code
     return report
 
 
-def summary(logs: Sequence[Path], samples: Path, clone: Path, wall_s: float | None) -> dict[str, Any]:
-    """The report of a finished run from its logs, monitor samples and clone."""
+def summary(logs: Sequence[Path], samples: Path, clone: Path, wall_s: float | None,
+            commit: str | None = None) -> dict[str, Any]:
+    """The report of a finished run from its logs, monitor samples and clone (``commit``: what the
+    clone held when the run started; by default what it holds now)."""
     sys.path.insert(0, str(ROOT))
     from interplay.models.precision import cpu_description
 
@@ -245,7 +248,7 @@ def summary(logs: Sequence[Path], samples: Path, clone: Path, wall_s: float | No
     made = count_dialogues(clone)
     memory = read_samples(samples) if samples.exists() else []
     return {
-        "commit": current_commit(clone),
+        "commit": commit or current_commit(clone),
         "cpu_description": cpu_description(),
         "make_run_wall_seconds": round(wall_s, 1) if wall_s else None,
         "make_run_minutes": round(wall_s / 60, 2) if wall_s else None,
