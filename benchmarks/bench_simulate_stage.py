@@ -520,12 +520,17 @@ def pools(args: argparse.Namespace, cpu: dict[str, Any], parameters: int) -> dic
                      **{k: summary[k] for k in ("dialogues", "dialogues_per_hour", "loop_seconds", "tokens_generated",
                                                 "tokens_encoded_prefill", "time_breakdown_seconds", "decode")},
                      "output_sha256": summary["raw"]["output_sha256"]})
-    first = runs[0]["dialogues_per_hour"]
-    for run in runs:
-        run["dialogues_per_hour_over_first"] = round(run["dialogues_per_hour"] / first, 2)
+    report = _variants(args, cpu, runs)
     for run in runs:
         print(f"shard {run['shard_size']:>4} batch {run['batch_size']:>3}: {run['dialogues_per_hour']:>8} dialogues/h "
               f"({run['dialogues_per_hour_over_first']}x), decode {run['decode']['tokens_per_s']} tok/s")
+    return report
+
+
+def _variants(args: argparse.Namespace, cpu: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report of runs of this code measured one after another: each run's rate over the first's."""
+    for run in runs:
+        run["dialogues_per_hour_over_first"] = round(run["dialogues_per_hour"] / runs[0]["dialogues_per_hour"], 2)
     return {"command": command_line(), "commit": git_head(ROOT), "cpu_description": cpu, "torch_threads": args.threads,
             "profiles": args.profiles, "note": args.note, "runs": runs}
 
@@ -549,17 +554,15 @@ def steps(args: argparse.Namespace, cpu: dict[str, Any], parameters: int) -> dic
                      "tokens_encoded_after_a_cut_moved": tokens.get("tokens_encoded_after_a_cut_moved", 0),
                      "outcomes": summary["raw"]["outcomes"],
                      "output_sha256": summary["raw"]["output_sha256"]})
-    first = runs[0]
+    report = _variants(args, cpu, runs)
     for run in runs:
-        run["dialogues_per_hour_over_first"] = round(run["dialogues_per_hour"] / first["dialogues_per_hour"], 2)
         run["re_encoded_share_of_prefill"] = round(
             run["tokens_encoded_after_a_cut_moved"] / max(run["tokens_encoded_prefill"], 1), 3)
         print(f"context step {run['context_step']}: {run['dialogues_per_hour']} dialogues/h "
               f"({run['dialogues_per_hour_over_first']}x), prefill {run['tokens_encoded_prefill']} tokens, "
               f"{run['re_encoded_share_of_prefill']} of them after a cut moved, "
               f"{run['mean_prompt_tokens']} tokens a prompt")
-    return {"command": command_line(), "commit": git_head(ROOT), "cpu_description": cpu, "torch_threads": args.threads,
-            "profiles": args.profiles, "note": args.note, "runs": runs}
+    return report
 
 
 def table(report: dict[str, Any]) -> str:
