@@ -41,7 +41,12 @@ class PreallocatedLayer(DynamicLayer):
     """A layer's keys and values written in place into a buffer with room for the whole batch
     (prompt and reply), where :class:`~transformers.cache_utils.DynamicLayer` concatenates: that
     copies every state held at every decoding step, for a long prompt more memory traffic than the
-    model's weights. The states seen are the same; past the buffer it grows (doubling)."""
+    model's weights. The states seen are the same; past the buffer it grows (doubling).
+
+    Attention is given the whole buffer, as transformers' static cache does: the mask covers its
+    width (:meth:`get_mask_sizes`) and hides the columns not written yet as future ones. A slice
+    of the written columns would be a view with gaps between its rows, which torch's batched
+    matmuls copy before they read it, at every layer of every decoded token."""
 
     def __init__(self, capacity: int, keys: torch.Tensor | None = None, values: torch.Tensor | None = None,
                  length: int = 0) -> None:
@@ -63,6 +68,11 @@ class PreallocatedLayer(DynamicLayer):
         self._use(key_states.new_zeros((rows, heads, self.capacity, dim)),
                   value_states.new_zeros((rows, heads, self.capacity, value_states.shape[-1])))
 
+    def width_for(self, end: int) -> int:
+        """The buffer's width once ``end`` columns are written (doubled, or ``end``, past it)."""
+        width = self._keys.shape[-2] if self.is_initialized else self.capacity
+        return width if end <= width else max(end, 2 * width)
+
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object, **kwargs: object
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,14 +80,21 @@ class PreallocatedLayer(DynamicLayer):
             self.lazy_initialization(key_states, value_states)
         end = self.length + key_states.shape[-2]
         if end > self._keys.shape[-2]:
-            grown = max(end, 2 * self._keys.shape[-2])
+            grown = self.width_for(end)
             self._use(_widened(self._keys, grown), _widened(self._values, grown))
         self._keys[:, :, self.length : end] = key_states
         self._values[:, :, self.length : end] = value_states
         self.length = end
         self.keys = self._keys[:, :, :end]
         self.values = self._values[:, :, :end]
-        return self.keys, self.values
+        return self._keys, self._values
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        """The mask spans the buffer as it will be after this forward's ``query_length`` columns."""
+        return self.width_for(self.length + query_length), 0
+
+    def get_seq_length(self) -> int:
+        return self.length
 
     def keep_rows(self, index: torch.Tensor) -> None:
         """Only these rows (of the batch) stay: the rest have finished."""
@@ -96,11 +113,17 @@ class PreallocatedCache(DynamicCache):
     capacity, dim]`` whose first ``length`` columns hold reused states."""
 
     def __init__(self, capacity: int, buffer: torch.Tensor | None = None, length: int = 0) -> None:
+        self.capacity = capacity
         if buffer is None:
             Cache.__init__(self, layers=None, layer_class_to_replicate=partial(PreallocatedLayer, capacity))
         else:
             layers = [PreallocatedLayer(capacity, buffer[i], buffer[i + 1], length) for i in range(0, len(buffer), 2)]
             Cache.__init__(self, layers=layers)
+
+    def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
+        if layer_idx >= len(self.layers):  # made by this forward, as wide as a new layer is
+            return PreallocatedLayer(self.capacity).get_mask_sizes(query_length)
+        return super().get_mask_sizes(query_length, layer_idx)
 
     def keep_rows(self, index: torch.Tensor) -> None:
         """Drop every row but ``index`` from every layer (rows whose replies have ended)."""

@@ -79,17 +79,24 @@ def sharp_generator(model_dir: Path):  # noqa: ANN201
     return TurnGenerator(model.eval(), tokenizer, max_context_tokens=512)
 
 
-def test_greedy_replies_are_those_of_generate_one_prompt_at_a_time(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("attention", ["sdpa", "grouped"])
+def test_greedy_replies_are_those_of_generate_one_prompt_at_a_time(
+    tiny_dir: Path, monkeypatch: pytest.MonkeyPatch, attention: str
+) -> None:
     """Prompts of very different lengths (encoded apart), replies ending at different steps (rows
     leaving the batch), reused states on the second turn: each reply is what ``model.generate``
-    gives for that prompt alone, with nothing padded and nothing reused."""
+    gives for that prompt alone, with nothing padded and nothing reused; with transformers' kernel
+    and with the generation kernel of :mod:`interplay.simulation.attention`."""
     import torch
     from transformers import LogitsProcessorList
 
+    from interplay.simulation.attention import use_grouped_attention
     from interplay.simulation.prefix_cache import PrefixCache, PreallocatedCache
     from interplay.simulation.repetition import ReplyRepetition
 
     generator = sharp_generator(tiny_dir)
+    if attention == "grouped":
+        use_grouped_attention(generator.model)
     model, tokenizer = generator.model, generator.tokenizer
     sampling = SamplingParams(temperature=0.0, max_new_tokens=12, repetition_penalty=1.3, no_repeat_ngram_size=2)
     chats = [
