@@ -137,6 +137,10 @@ README_FIGURES: list[tuple[str, str, list[tuple[str, ...]], str]] = [
      [("decode_accuracy", "bfloat16_grouped", "kl_from_float32"), ("decode_accuracy", "bfloat16_sdpa", "kl_from_float32"),
       ("decode_accuracy", "bfloat16_grouped", "nll"), ("decode_accuracy", "bfloat16_sdpa", "nll"),
       ("decode_accuracy", "float32_sdpa_nll")], "{}"),
+    ("took {} s against 213.9 for longer dialogues (14 of 64 ran to `max_turns` against 6) and its baselines {} s",
+     "bench_release.json", [("default", "stages", "simulate", "seconds"), ("default", "stages", "baselines", "seconds")], "{}"),
+    ("Interplay's success rate was {} [{}, {}] against 0.391", "metrics.json",
+     [("interplay", "success_rate"), ("interplay", "success_rate_ci", 0), ("interplay", "success_rate_ci", 1)], "{:.3f}"),
     ("a held-out sample of {} names in {} real turns", "linking.json",
      [("samples", "heldout_real", "labelled_names"), ("samples", "heldout_real", "turns")], "{}"),
 ]
