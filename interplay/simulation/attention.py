@@ -69,12 +69,8 @@ def grouped_attention(
     scores = torch.bmm(keys, grouped.transpose(1, 2)).transpose(1, 2)
     scores = scores.to(torch.float32, memory_format=torch.contiguous_format).mul_(scale)
     scores = scores.view(batch, groups, per_group, -1)
-    if attention_mask is not None:
-        mask = attention_mask.reshape(attention_mask.shape[0], 1, 1, -1)  # [batch, 1, 1, columns]
-        if mask.dtype == torch.bool:
-            scores = scores.masked_fill_(~mask, float("-inf"))
-        else:
-            scores = scores.add_(mask)
+    if attention_mask is not None:  # sdpa_mask's: boolean, [batch, 1, 1, columns]
+        scores = scores.masked_fill_(~attention_mask.reshape(attention_mask.shape[0], 1, 1, -1), float("-inf"))
     weights = scores.softmax(dim=-1).to(value.dtype).view(batch * groups, per_group, -1)
     output = torch.bmm(weights, values)  # [batch * groups, heads per group, dim]
     return output.reshape(batch, 1, heads, dim), None

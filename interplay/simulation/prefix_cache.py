@@ -69,9 +69,8 @@ class PreallocatedLayer(DynamicLayer):
                   value_states.new_zeros((rows, heads, self.capacity, value_states.shape[-1])))
 
     def width_for(self, end: int) -> int:
-        """The buffer's width once ``end`` columns are written (doubled, or ``end``, past it)."""
-        width = self._keys.shape[-2] if self.is_initialized else self.capacity
-        return width if end <= width else max(end, 2 * width)
+        """The buffer's width once ``end`` columns are written."""
+        return _grown(self._keys.shape[-2] if self.is_initialized else self.capacity, end)
 
     def update(
         self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object, **kwargs: object
@@ -101,6 +100,12 @@ class PreallocatedLayer(DynamicLayer):
         self._use(self._keys.index_select(0, index), self._values.index_select(0, index))
 
 
+def _grown(width: int, end: int) -> int:
+    """A buffer ``width`` columns wide, once ``end`` columns are written: as it is, or doubled (at
+    least to ``end``) past it."""
+    return width if end <= width else max(end, 2 * width)
+
+
 def _widened(buffer: torch.Tensor, columns: int) -> torch.Tensor:
     wider = buffer.new_zeros((*buffer.shape[:2], columns, buffer.shape[3]))
     wider[:, :, : buffer.shape[2]] = buffer
@@ -122,7 +127,7 @@ class PreallocatedCache(DynamicCache):
 
     def get_mask_sizes(self, query_length: int, layer_idx: int = 0) -> tuple[int, int]:
         if layer_idx >= len(self.layers):  # made by this forward, as wide as a new layer is
-            return PreallocatedLayer(self.capacity).get_mask_sizes(query_length)
+            return _grown(self.capacity, query_length), 0
         return super().get_mask_sizes(query_length, layer_idx)
 
     def keep_rows(self, index: torch.Tensor) -> None:
